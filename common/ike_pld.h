@@ -87,6 +87,9 @@ typedef struct ike_transform {
   uint8_t type;          /* ike_transform_type_t */
   uint16_t id;           /* transform ID */
   uint16_t key_len;      /* Key Length attribute in bits, 0 if absent */
+  uint8_t n_unknown_attrs; /* attributes other than Key Length: a proposal
+                              holding such a transform MUST be rejected
+                              (RFC 7296 3.3.6), it is not a syntax error */
 } ike_transform_t;
 
 typedef struct ike_proposal {
@@ -212,6 +215,9 @@ typedef struct ike_mb {
   ike_wr_t w;
   size_t np_off;   /* offset of the Next Payload byte to patch for the next put */
   size_t hdr_off;  /* offset of the IKE header, or SIZE_MAX for an inner chain */
+  uint8_t first_type; /* inner chain: type of the first payload (0 if none) */
+  uint8_t last_type;  /* type of the last payload begun (0 if none); nothing
+                         may follow SK/SKF */
 } ike_mb_t;
 
 /* Start a message with header h in buf. */
