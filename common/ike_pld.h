@@ -208,6 +208,13 @@ int ike_pld_eap(const ike_pld_t *p, ike_eap_pld_t *out);
 int ike_pld_skf(const ike_pld_t *p, ike_skf_pld_t *out);
 /* Vendor ID and SK bodies are opaque: use p->body / p->body_len. */
 
+/* Run the body parser that matches p->type into scratch space and return its
+ * result (0 for Vendor ID, SK and unknown non-critical payloads). */
+int ike_pld_check(const ike_pld_t *p);
+/* ike_pld_check on every payload of c; on error *bad_idx (if not NULL)
+ * receives the index of the first failing payload. */
+int ike_chain_check(const ike_chain_t *c, unsigned *bad_idx);
+
 /* --- Building --- */
 
 /* A message (or inner chain) under construction. */

@@ -249,10 +249,6 @@ static int sa_proposal(ike_rd_t *r, unsigned idx, uint8_t first_num,
     return -IKE_E_BAD_LENGTH;
   }
   TRY(ike_rd_sub(r, plen - 4u, &body));
-  /* Last Substruc must agree with whether bytes follow this proposal. */
-  if (last != (ike_rd_left(r) == 0 ? SA_LAST_PROP : SA_MORE_PROP)) {
-    return -IKE_E_BAD_SYNTAX;
-  }
   TRY(ike_rd_u8(&body, &p->num));
   TRY(ike_rd_u8(&body, &p->protocol));
   TRY(ike_rd_u8(&body, &p->spi_len));
@@ -281,6 +277,11 @@ static int sa_proposal(ike_rd_t *r, unsigned idx, uint8_t first_num,
   }
   if (ike_rd_left(&body) != 0) {
     return -IKE_E_BAD_LENGTH; /* proposal longer than its transforms */
+  }
+  /* Last Substruc must agree with whether bytes follow this proposal
+   * (checked after the lengths, so a wrong length reads as a length error). */
+  if (last != (ike_rd_left(r) == 0 ? SA_LAST_PROP : SA_MORE_PROP)) {
+    return -IKE_E_BAD_SYNTAX;
   }
   return 0;
 }
@@ -587,5 +588,73 @@ int ike_pld_skf(const ike_pld_t *p, ike_skf_pld_t *out)
     return -IKE_E_BAD_SYNTAX;
   }
   rd_rest(&r, &out->data, &out->len);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Whole-chain validation                                              */
+/* ------------------------------------------------------------------ */
+
+int ike_pld_check(const ike_pld_t *p)
+{
+  union {
+    ike_sa_pld_t sa;
+    ike_ke_pld_t ke;
+    ike_id_pld_t id;
+    ike_cert_pld_t cert;
+    ike_auth_pld_t auth;
+    ike_nonce_pld_t nonce;
+    ike_notify_pld_t notify;
+    ike_delete_pld_t del;
+    ike_ts_pld_t ts;
+    ike_cp_pld_t cp;
+    ike_eap_pld_t eap;
+    ike_skf_pld_t skf;
+  } u;
+
+  switch (p->type) {
+  case IKE_PLD_SA:
+    return ike_pld_sa(p, &u.sa);
+  case IKE_PLD_KE:
+    return ike_pld_ke(p, &u.ke);
+  case IKE_PLD_IDI:
+  case IKE_PLD_IDR:
+    return ike_pld_id(p, &u.id);
+  case IKE_PLD_CERT:
+  case IKE_PLD_CERTREQ:
+    return ike_pld_cert(p, &u.cert);
+  case IKE_PLD_AUTH:
+    return ike_pld_auth(p, &u.auth);
+  case IKE_PLD_NONCE:
+    return ike_pld_nonce(p, &u.nonce);
+  case IKE_PLD_NOTIFY:
+    return ike_pld_notify(p, &u.notify);
+  case IKE_PLD_DELETE:
+    return ike_pld_delete(p, &u.del);
+  case IKE_PLD_TSI:
+  case IKE_PLD_TSR:
+    return ike_pld_ts(p, &u.ts);
+  case IKE_PLD_CP:
+    return ike_pld_cp(p, &u.cp);
+  case IKE_PLD_EAP:
+    return ike_pld_eap(p, &u.eap);
+  case IKE_PLD_SKF:
+    return ike_pld_skf(p, &u.skf);
+  default:
+    return 0; /* Vendor ID, SK and unknown non-critical payloads are opaque */
+  }
+}
+
+int ike_chain_check(const ike_chain_t *c, unsigned *bad_idx)
+{
+  for (unsigned i = 0; i < c->n && i < IKE_MAX_PAYLOADS; i++) {
+    int rc = ike_pld_check(&c->pld[i]);
+    if (rc < 0) {
+      if (bad_idx != NULL) {
+        *bad_idx = i;
+      }
+      return rc;
+    }
+  }
   return 0;
 }
