@@ -74,6 +74,8 @@ int ike_dh_public(const ike_dh_t *dh, uint8_t *out, size_t cap, size_t *len);
 int ike_dh_shared(ike_dh_t *dh, const uint8_t *peer, size_t peer_len,
                   uint8_t *out, size_t cap, size_t *len);
 void ike_dh_free(ike_dh_t *dh);
+/* The group of a key pair (IKE_DH_NONE for NULL). */
+uint16_t ike_dh_group(const ike_dh_t *dh);
 
 /* --- PRF and prf+ (RFC 7296 2.13) --- */
 int ike_prf(uint16_t prf, const uint8_t *key, size_t klen, const uint8_t *data,
@@ -114,6 +116,11 @@ int ike_child_keymat(uint16_t prf, const uint8_t *sk_d, size_t d_len,
                      size_t ni_len, const uint8_t *nr, size_t nr_len,
                      uint8_t *out, size_t outlen);
 
+/* Integrity ICV (RFC 4868 2.3, RFC 2404): HMAC of data truncated to
+ * ike_integ_icv_len(integ) bytes, written to out. */
+int ike_integ_mac(uint16_t integ, const uint8_t *key, size_t klen,
+                  const uint8_t *data, size_t dlen, uint8_t *out);
+
 /* --- AUTH (RFC 7296 2.15) --- */
 /* MACedIDForX = prf(SK_px, IDx') where id_body is the ID payload body. */
 int ike_auth_maced_id(uint16_t prf, const uint8_t *sk_p, size_t plen,
@@ -136,7 +143,8 @@ typedef struct ike_sk_dir {      /* keys of one direction */
 int ike_sk_dir_init(ike_sk_dir_t *k, const ike_suite_t *s, const uint8_t *ek,
                     const uint8_t *ak);
 void ike_sk_dir_wipe(ike_sk_dir_t *k);
-/* Bytes sealing adds after the payload header for inner_len plaintext bytes. */
+/* Bytes sealing adds for inner_len plaintext bytes: IV + padding + pad length
+ * + ICV, so the sealed message is body_off + inner_len + overhead long. */
 size_t ike_sk_overhead(const ike_sk_dir_t *k, size_t inner_len);
 /* Seal: msg[0..body_off) holds the IKE header, any clear payloads and the SK
  * (or SKF) payload header starting at pld_off. Writes IV | ciphertext | pad |
@@ -146,12 +154,33 @@ size_t ike_sk_overhead(const ike_sk_dir_t *k, size_t inner_len);
 int ike_sk_seal(const ike_sk_dir_t *k, uint8_t *msg, size_t cap, size_t pld_off,
                 size_t body_off, const uint8_t *inner, size_t inner_len,
                 size_t *msg_len);
+/* ike_sk_seal with a caller-chosen IV (ike_encr_iv_len bytes; NULL = random):
+ * for a per-SA counter as AEAD IV (RFC 5282 3.1) and for known-answer tests.
+ * An AEAD IV must never repeat under one key. */
+int ike_sk_seal_iv(const ike_sk_dir_t *k, uint8_t *msg, size_t cap, size_t pld_off,
+                   size_t body_off, const uint8_t *inner, size_t inner_len,
+                   const uint8_t *iv, size_t *msg_len);
 /* Open: msg is the whole message (msg_len = header length), the SK/SKF
- * payload at pld_off runs to the end. Checks the ICV in constant time first,
- * then decrypts and checks padding; out receives the inner payload chain.
- * Errors: -IKE_E_TRUNC, -IKE_E_BAD_LENGTH, -IKE_E_INTEGRITY, -IKE_E_BAD_PADDING. */
+ * payload at pld_off runs to the end (its length field must say so). Checks
+ * the ICV in constant time first, then decrypts and checks padding; out
+ * receives the inner payload chain. cap must be at least the ciphertext
+ * length (msg_len - body_off is always enough).
+ * Errors: -IKE_E_TRUNC, -IKE_E_BAD_LENGTH, -IKE_E_INTEGRITY, -IKE_E_BAD_PADDING,
+ * -IKE_E_NOSPACE. */
 int ike_sk_open(const ike_sk_dir_t *k, const uint8_t *msg, size_t msg_len,
                 size_t pld_off, size_t body_off, uint8_t *out, size_t cap,
                 size_t *out_len);
+
+/* Raw AEAD of one direction's key (AES-GCM-8/12/16, ChaCha20-Poly1305):
+ * nonce = salt (last 4 key bytes) | iv (8 bytes); tag is
+ * ike_encr_icv_len(encr) bytes. For IKE known-answer tests and the ESP
+ * datapath (RFC 4106 / RFC 7634 use the same construction). open returns
+ * -IKE_E_INTEGRITY on a bad tag and then wipes out. */
+int ike_aead_seal(const ike_sk_dir_t *k, const uint8_t *iv, const uint8_t *aad,
+                  size_t alen, const uint8_t *in, size_t len, uint8_t *out,
+                  uint8_t *tag);
+int ike_aead_open(const ike_sk_dir_t *k, const uint8_t *iv, const uint8_t *aad,
+                  size_t alen, const uint8_t *in, size_t len, const uint8_t *tag,
+                  uint8_t *out);
 
 #endif /* IKE_CRYPTO_H */
