@@ -86,6 +86,8 @@
     "IKEV2_FRAGMENTATION_SUPPORTED notify received", NULL)                                  \
   X(notify_rcvd_SIGNATURE_HASH_ALGORITHMS,                                                  \
     "SIGNATURE_HASH_ALGORITHMS notify received", NULL)                                      \
+  X(notify_rcvd_INTERNAL_ADDRESS_FAILURE, "INTERNAL_ADDRESS_FAILURE notify received", NULL) \
+  X(notify_rcvd_FAILED_CP_REQUIRED, "FAILED_CP_REQUIRED notify received", NULL)             \
   X(notify_rcvd_other, "notify of another type received", NULL)                             \
   /* Notify payloads sent. */                                                               \
   X(notify_sent_INVALID_SYNTAX, "INVALID_SYNTAX notify sent", NULL)                         \
@@ -117,6 +119,15 @@
   X(notify_sent_IKEV2_FRAGMENTATION_SUPPORTED,                                              \
     "IKEV2_FRAGMENTATION_SUPPORTED notify sent", NULL)                                      \
   X(notify_sent_SIGNATURE_HASH_ALGORITHMS, "SIGNATURE_HASH_ALGORITHMS notify sent", NULL)   \
+  X(notify_sent_INITIAL_CONTACT, "INITIAL_CONTACT notify sent (initiator)", NULL)           \
+  X(notify_sent_ADDITIONAL_IP4_ADDRESS, "ADDITIONAL_IP4_ADDRESS notify sent (initiator)",    \
+    NULL)                                                                                   \
+  X(notify_sent_ADDITIONAL_IP6_ADDRESS, "ADDITIONAL_IP6_ADDRESS notify sent (initiator)",    \
+    NULL)                                                                                   \
+  X(notify_sent_NO_ADDITIONAL_ADDRESSES, "NO_ADDITIONAL_ADDRESSES notify sent (initiator)",  \
+    NULL)                                                                                   \
+  X(notify_sent_UPDATE_SA_ADDRESSES, "UPDATE_SA_ADDRESSES notify sent (initiator)", NULL)   \
+  X(notify_sent_NO_NATS_ALLOWED, "NO_NATS_ALLOWED notify sent (initiator)", NULL)           \
   X(notify_sent_other, "notify of another type sent", NULL)                                 \
   /* MOBIKE decisions (RFC 4555; the seed's "Total IKEv2 MOBIKE Statistics"). */            \
   X(mobike_notify_rcvd,                                                                     \
