@@ -242,6 +242,8 @@ void ike_mb_end(ike_mb_t *mb, size_t off);
 int ike_mb_finish(ike_mb_t *mb, uint8_t *first_type);
 
 /* Payload builders (each begin+body+end). */
+/* SA: proposals are written with their .num (an answer echoes the accepted
+ * number, RFC 7296 3.3.1); a .num of 0 is written as its 1-based position. */
 void ike_put_sa(ike_mb_t *mb, const ike_sa_pld_t *sa);
 void ike_put_ke(ike_mb_t *mb, uint16_t group, const uint8_t *data, size_t len);
 void ike_put_id(ike_mb_t *mb, uint8_t pld_type, uint8_t id_type,

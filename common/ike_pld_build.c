@@ -134,7 +134,8 @@ static void put_transform(ike_wr_t *w, const ike_transform_t *t, bool last)
   ike_wr_put16_at(w, off + 2, (uint16_t)(w->len - off));
 }
 
-static void put_proposal(ike_wr_t *w, const ike_proposal_t *p, bool last)
+static void put_proposal(ike_wr_t *w, const ike_proposal_t *p, uint8_t num,
+                         bool last)
 {
   size_t off = w->len;
   unsigned nt = p->n_transforms <= IKE_MAX_TRANSFORMS ? p->n_transforms
@@ -144,7 +145,7 @@ static void put_proposal(ike_wr_t *w, const ike_proposal_t *p, bool last)
   ike_wr_u8(w, last ? 0 : 2); /* Last Substruc */
   ike_wr_u8(w, 0);
   ike_wr_u16(w, 0);           /* Proposal Length, patched below */
-  ike_wr_u8(w, p->num);
+  ike_wr_u8(w, num);
   ike_wr_u8(w, p->protocol);
   ike_wr_u8(w, spi_len);
   ike_wr_u8(w, (uint8_t)nt);
@@ -161,7 +162,9 @@ void ike_put_sa(ike_mb_t *mb, const ike_sa_pld_t *sa)
   unsigned n = sa->n <= IKE_MAX_PROPOSALS ? sa->n : IKE_MAX_PROPOSALS;
 
   for (unsigned i = 0; i < n; i++) {
-    put_proposal(&mb->w, &sa->p[i], i + 1 == n);
+    /* Proposal Num 0 is not valid (3.3.1): treat it as "number them 1, 2..". */
+    uint8_t num = sa->p[i].num != 0 ? sa->p[i].num : (uint8_t)(i + 1);
+    put_proposal(&mb->w, &sa->p[i], num, i + 1 == n);
   }
   ike_mb_end(mb, off);
 }
