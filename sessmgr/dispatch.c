@@ -1,0 +1,271 @@
+/*
+ * dispatch.c - sessmgr's IPC message handlers and the engine callbacks that
+ * turn engine requests into messages for demux and ipsecmgr.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ikegw_ctl.pb-c.h"
+#include "ikegw_demux.pb-c.h"
+#include "ikegw_ipsec.pb-c.h"
+
+#include "ike_log.h"
+#include "sessmgr.h"
+
+/* --- addresses: strings on the wire (DESIGN.md: endpoints as strings) --- */
+
+static int addr_parse(const char *s, uint32_t port, struct sockaddr_storage *ss)
+{
+  memset(ss, 0, sizeof *ss);
+  struct sockaddr_in *in = (struct sockaddr_in *)ss;
+  struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+  if (s != NULL && inet_pton(AF_INET, s, &in->sin_addr) == 1) {
+    in->sin_family = AF_INET;
+    in->sin_port = htons((uint16_t)port);
+    return 0;
+  }
+  if (s != NULL && inet_pton(AF_INET6, s, &in6->sin6_addr) == 1) {
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons((uint16_t)port);
+    return 0;
+  }
+  return -1;
+}
+
+static uint16_t addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+  if (ss->ss_family == AF_INET) {
+    const struct sockaddr_in *in = (const void *)ss;
+    inet_ntop(AF_INET, &in->sin_addr, buf, (socklen_t)len);
+    return ntohs(in->sin_port);
+  }
+  const struct sockaddr_in6 *in6 = (const void *)ss;
+  inet_ntop(AF_INET6, &in6->sin6_addr, buf, (socklen_t)len);
+  return ntohs(in6->sin6_port);
+}
+
+static uint64_t now_ms(const sessmgr_t *sm)
+{
+  return uv_now(sm->loop);
+}
+
+/* --- engine callbacks --- */
+
+static void eng_send(void *ctx, const ike_path_t *path, bool natt, const uint8_t *pkt,
+                     size_t len)
+{
+  sessmgr_t *sm = ctx;
+  char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+  Ikegw__Demux__Envelope env = IKEGW__DEMUX__ENVELOPE__INIT;
+  Ikegw__Demux__Datagram dg = IKEGW__DEMUX__DATAGRAM__INIT;
+  dg.src_port = addr_str(&path->local, src, sizeof src);
+  dg.dst_port = addr_str(&path->peer, dst, sizeof dst);
+  dg.src_addr = src;
+  dg.dst_addr = dst;
+  dg.natt = natt;
+  dg.non_esp_marker = natt;
+  env.id = ++sm->req_id;
+  env.msg_case = IKEGW__DEMUX__ENVELOPE__MSG_DATAGRAM;
+  env.datagram = &dg;
+  ike_ipc_send_pb(sm->demux, NULL, 0, &env.base, pkt, len);
+}
+
+static void ts_to_pb(const ike_ts_t *ts, Ikegw__Types__TrafficSelector *pb, char *a,
+                     char *b)
+{
+  int af = ts->type == IKE_TS_IPV4_ADDR_RANGE ? AF_INET : AF_INET6;
+  inet_ntop(af, ts->start, a, INET6_ADDRSTRLEN);
+  inet_ntop(af, ts->end, b, INET6_ADDRSTRLEN);
+  pb->start_addr = a;
+  pb->end_addr = b;
+  pb->ip_proto = ts->ip_proto;
+  pb->start_port = ts->start_port;
+  pb->end_port = ts->end_port;
+}
+
+/* One direction of a CHILD SA as an SaAdd. */
+static void send_sa_add(sessmgr_t *sm, const ike_child_prog_t *c, bool in)
+{
+  Ikegw__Ipsec__Envelope env = IKEGW__IPSEC__ENVELOPE__INIT;
+  Ikegw__Ipsec__SaAdd add = IKEGW__IPSEC__SA_ADD__INIT;
+  Ikegw__Ipsec__SaId id = IKEGW__IPSEC__SA_ID__INIT;
+  Ikegw__Types__TrafficSelector lts = IKEGW__TYPES__TRAFFIC_SELECTOR__INIT;
+  Ikegw__Types__TrafficSelector rts = IKEGW__TYPES__TRAFFIC_SELECTOR__INIT;
+  Ikegw__Types__Lifetime life = IKEGW__TYPES__LIFETIME__INIT;
+  Ikegw__Types__TrafficSelector *lp = &lts, *rp = &rts;
+  char la[INET6_ADDRSTRLEN], pa[INET6_ADDRSTRLEN], t1[4][INET6_ADDRSTRLEN];
+  char vip[INET6_ADDRSTRLEN] = "";
+  id.direction = in ? IKEGW__IPSEC__DIRECTION__DIR_IN : IKEGW__IPSEC__DIRECTION__DIR_OUT;
+  id.spi = in ? c->spi_in : c->spi_out;
+  id.child_in_spi = c->spi_in;
+  add.id = &id;
+  add.owner_slot = sm->slot;
+  add.ike_spi = c->ike_spi;
+  add.pair_spi = in ? c->spi_out : c->spi_in;
+  add.encr_id = c->suite.encr;
+  add.encr_key_bits = c->suite.encr_bits;
+  add.integ_id = c->suite.integ;
+  add.enc_key.data = (uint8_t *)(in ? c->ek_in : c->ek_out);
+  add.enc_key.len = c->ek_len;
+  add.integ_key.data = (uint8_t *)(in ? c->ak_in : c->ak_out);
+  add.integ_key.len = c->ak_len;
+  add.esn = c->suite.esn;
+  add.replay_window = in ? 1024 : 0;
+  uint16_t lport = addr_str(&c->path.local, la, sizeof la);
+  uint16_t pport = addr_str(&c->path.peer, pa, sizeof pa);
+  add.local_addr = la;
+  add.peer_addr = pa;
+  add.udp_encap = c->encap;
+  add.local_port = c->encap ? lport : 0;
+  add.peer_port = c->encap ? pport : 0;
+  ts_to_pb(&c->ts_local, &lts, t1[0], t1[1]);
+  ts_to_pb(&c->ts_remote, &rts, t1[2], t1[3]);
+  add.n_local_ts = 1;
+  add.local_ts = &lp;
+  add.n_remote_ts = 1;
+  add.remote_ts = &rp;
+  if (c->ts_remote.type == IKE_TS_IPV4_ADDR_RANGE &&
+      memcmp(c->ts_remote.start, c->ts_remote.end, 4) == 0) {
+    inet_ntop(AF_INET, c->ts_remote.start, vip, sizeof vip);
+  }
+  add.virtual_ip = vip;
+  life.soft_bytes = c->life_soft_bytes;
+  life.hard_bytes = c->life_hard_bytes;
+  add.lifetime = &life;
+  env.id = ++sm->req_id;
+  env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_SA_ADD;
+  env.sa_add = &add;
+  ike_ipc_send_pb(sm->ipsec, NULL, 0, &env.base, NULL, 0);
+}
+
+static void eng_child_add(void *ctx, const ike_child_prog_t *c)
+{
+  sessmgr_t *sm = ctx;
+  send_sa_add(sm, c, true);
+  send_sa_add(sm, c, false);
+}
+
+static void sa_ids(Ikegw__Ipsec__SaId ids[2], Ikegw__Ipsec__SaId *ptrs[2],
+                   uint32_t spi_in, uint32_t spi_out)
+{
+  Ikegw__Ipsec__SaId init = IKEGW__IPSEC__SA_ID__INIT;
+  ids[0] = init;
+  ids[1] = init;
+  ids[0].direction = IKEGW__IPSEC__DIRECTION__DIR_IN;
+  ids[0].spi = spi_in;
+  ids[0].child_in_spi = spi_in;
+  ids[1].direction = IKEGW__IPSEC__DIRECTION__DIR_OUT;
+  ids[1].spi = spi_out;
+  ids[1].child_in_spi = spi_in;
+  ptrs[0] = &ids[0];
+  ptrs[1] = &ids[1];
+}
+
+static void eng_child_update(void *ctx, uint32_t spi_in, uint32_t spi_out,
+                             const ike_path_t *path, bool encap)
+{
+  sessmgr_t *sm = ctx;
+  Ikegw__Ipsec__Envelope env = IKEGW__IPSEC__ENVELOPE__INIT;
+  Ikegw__Ipsec__SaUpdate up = IKEGW__IPSEC__SA_UPDATE__INIT;
+  Ikegw__Ipsec__SaId ids[2], *ptrs[2];
+  char la[INET6_ADDRSTRLEN], pa[INET6_ADDRSTRLEN];
+  sa_ids(ids, ptrs, spi_in, spi_out);
+  up.n_ids = 2;
+  up.ids = ptrs;
+  uint16_t lport = addr_str(&path->local, la, sizeof la);
+  uint16_t pport = addr_str(&path->peer, pa, sizeof pa);
+  up.local_addr = la;
+  up.peer_addr = pa;
+  up.udp_encap = encap;
+  up.local_port = encap ? lport : 0;
+  up.peer_port = encap ? pport : 0;
+  env.id = ++sm->req_id;
+  env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_SA_UPDATE;
+  env.sa_update = &up;
+  ike_ipc_send_pb(sm->ipsec, NULL, 0, &env.base, NULL, 0);
+}
+
+static void eng_child_del(void *ctx, uint32_t spi_in, uint32_t spi_out)
+{
+  sessmgr_t *sm = ctx;
+  Ikegw__Ipsec__Envelope env = IKEGW__IPSEC__ENVELOPE__INIT;
+  Ikegw__Ipsec__SaDel del = IKEGW__IPSEC__SA_DEL__INIT;
+  Ikegw__Ipsec__SaId ids[2], *ptrs[2];
+  sa_ids(ids, ptrs, spi_in, spi_out);
+  del.n_ids = 2;
+  del.ids = ptrs;
+  env.id = ++sm->req_id;
+  env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_SA_DEL;
+  env.sa_del = &del;
+  ike_ipc_send_pb(sm->ipsec, NULL, 0, &env.base, NULL, 0);
+}
+
+const ike_engine_ops_t sessmgr_engine_ops = {
+    .send = eng_send,
+    .child_add = eng_child_add,
+    .child_update = eng_child_update,
+    .child_del = eng_child_del,
+};
+
+/* --- from demux --- */
+
+void sessmgr_on_demux(ike_ipc_t *ep, const ike_ipc_msg_t *msg, void *arg)
+{
+  sessmgr_t *sm = arg;
+  uint8_t mem[2048];
+  ike_ipc_arena_t a;
+  (void)ep;
+  ike_ipc_arena_init(&a, mem, sizeof mem);
+  Ikegw__Demux__Envelope *env = (Ikegw__Demux__Envelope *)ike_ipc_unpack(
+      &a, &ikegw__demux__envelope__descriptor, msg->hdr, msg->hdr_len);
+  if (env == NULL) {
+    IKE_LOG_WARN("undecodable message from demux dropped");
+    return;
+  }
+  if (env->msg_case == IKEGW__DEMUX__ENVELOPE__MSG_DATAGRAM && msg->pkt != NULL) {
+    const Ikegw__Demux__Datagram *dg = env->datagram;
+    ike_path_t path;
+    if (addr_parse(dg->src_addr, dg->src_port, &path.peer) == 0 &&
+        addr_parse(dg->dst_addr, dg->dst_port, &path.local) == 0) {
+      ike_engine_recv(sm->engine, &path, dg->natt, msg->pkt, msg->pkt_len, now_ms(sm));
+      sessmgr_rearm(sm);
+    }
+  }
+  ike_ipc_unpack_free(&a, &env->base);
+}
+
+/* --- from ipsecmgr --- */
+
+void sessmgr_on_ipsec(ike_ipc_t *ep, const ike_ipc_msg_t *msg, void *arg)
+{
+  sessmgr_t *sm = arg;
+  uint8_t mem[4096];
+  ike_ipc_arena_t a;
+  (void)ep;
+  ike_ipc_arena_init(&a, mem, sizeof mem);
+  Ikegw__Ipsec__Envelope *env = (Ikegw__Ipsec__Envelope *)ike_ipc_unpack(
+      &a, &ikegw__ipsec__envelope__descriptor, msg->hdr, msg->hdr_len);
+  if (env == NULL) {
+    return;
+  }
+  switch (env->msg_case) {
+  case IKEGW__IPSEC__ENVELOPE__MSG_SA_RESULT:
+    if (!env->sa_result->ok) {
+      IKE_LOG_ERR("ipsecmgr refused an SA operation: %s", env->sa_result->error);
+    }
+    break;
+  case IKEGW__IPSEC__ENVELOPE__MSG_SA_EXPIRE:
+    if (env->sa_expire->id != NULL) {
+      ike_engine_child_expire(sm->engine, env->sa_expire->id->child_in_spi,
+                              env->sa_expire->hard, now_ms(sm));
+      sessmgr_rearm(sm);
+    }
+    break;
+  default:
+    break;
+  }
+  ike_ipc_unpack_free(&a, &env->base);
+}

@@ -1,0 +1,356 @@
+/*
+ * ike_engine.c - entry points of the engine: datagram dispatch (RFC 7296 2.1,
+ * 2.2: message IDs, response cache, retransmissions) and timers.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ike_log.h"
+#include "ike_sa.h"
+
+int ike_engine_new(uint16_t slot, const ike_config_t *cfg,
+                   const ike_engine_ops_t *ops, void *ctx, ike_engine_t **out)
+{
+  if (cfg->n_templates == 0) {
+    return -IKE_E_BAD_SYNTAX;
+  }
+  ike_engine_t *e = calloc(1, sizeof *e);
+  if (e == NULL) {
+    return -IKE_E_NOMEM;
+  }
+  e->rx = malloc(sizeof *e->rx);
+  if (e->rx == NULL) {
+    free(e);
+    return -IKE_E_NOMEM;
+  }
+  e->slot = slot;
+  e->cfg = cfg;
+  e->ops = *ops;
+  e->ctx = ctx;
+  e->n_workers = 1;
+  ike_random(e->cookie_secret, sizeof e->cookie_secret);
+  *out = e;
+  return 0;
+}
+
+void ike_engine_set_workers(ike_engine_t *e, uint16_t n)
+{
+  e->n_workers = n ? n : 1;
+}
+
+void ike_engine_free(ike_engine_t *e)
+{
+  if (e == NULL) {
+    return;
+  }
+  for (size_t j = 0; j < e->cap; j++) {
+    while (e->tab[j] != NULL) {
+      ike_sa_destroy(e, e->tab[j]); /* backward shift refills slot j */
+    }
+  }
+  free(e->tab);
+  ike_pool_free_all(e);
+  ike_wipe(e->cookie_secret, sizeof e->cookie_secret);
+  free(e->rx);
+  free(e);
+}
+
+void ike_engine_set_config(ike_engine_t *e, const ike_config_t *cfg)
+{
+  e->cfg = cfg;
+}
+
+const ike_cfg_template_t *ike_sa_tmpl(const ike_engine_t *e, const ike_sa_t *sa)
+{
+  unsigned i = sa->tmpl < e->cfg->n_templates ? sa->tmpl : 0;
+  return &e->cfg->templates[i];
+}
+
+const ike_stats_t *ike_engine_stats(const ike_engine_t *e)
+{
+  return &e->stats;
+}
+
+size_t ike_engine_sa_count(const ike_engine_t *e)
+{
+  return e->n;
+}
+
+/* Decrypt the SK payload (last of the outer chain) and parse the inner chain
+ * into rx->chain. Nothing about the SA changes here. */
+static int decrypt(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx)
+{
+  if (rx->chain.n == 0) {
+    return -IKE_E_BAD_SYNTAX;
+  }
+  const ike_pld_t *sk = &rx->chain.pld[rx->chain.n - 1];
+  if (sk->type != IKE_PLD_SK) {
+    return -IKE_E_BAD_SYNTAX; /* SKF: we never announce fragmentation */
+  }
+  size_t plain_len = 0;
+  uint8_t first = sk->next;
+  int rc = ike_sk_open(&sa->sk_in, rx->raw, rx->h.length, sk->off,
+                       sk->off + IKE_PLD_HDR_LEN, rx->plain, sizeof rx->plain,
+                       &plain_len);
+  if (rc != 0) {
+    IKE_STAT(e, fail_integrity);
+    return rc;
+  }
+  uint8_t bad = 0;
+  rc = ike_chain_parse(first, rx->plain, plain_len, 0, &rx->chain, &bad);
+  if (rc != 0) {
+    IKE_STAT(e, fail_parse);
+  }
+  return rc;
+}
+
+/* Follow a NATed peer whose NAT mapping changed (RFC 7296 2.23), for SAs
+ * without MOBIKE; MOBIKE SAs move only on UPDATE_SA_ADDRESSES. */
+static void follow_nat(ike_engine_t *e, ike_sa_t *sa, const ike_rx_t *rx)
+{
+  if (sa->mobike || !sa->nat_peer || sa->nat_local ||
+      ike_addr_equal(&sa->path.peer, &rx->path->peer)) {
+    return;
+  }
+  sa->path = *rx->path;
+  for (int i = 0; i < IKE_MAX_CHILD; i++) {
+    if (sa->child[i].used) {
+      e->ops.child_update(e->ctx, sa->child[i].spi_in, sa->child[i].spi_out,
+                          &sa->path, sa->natt);
+    }
+  }
+}
+
+static void handle_request(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx)
+{
+  if (sa->rsp != NULL && rx->h.msg_id == sa->rsp_id && sa->peer_next_id == rx->h.msg_id + 1) {
+    /* A retransmission: the same bytes again, where it came from (2.1). */
+    IKE_STAT(e, retrans_rsp_sent);
+    e->ops.send(e->ctx, rx->path, rx->natt, sa->rsp, sa->rsp_len);
+    return;
+  }
+  if (rx->h.msg_id != sa->peer_next_id) {
+    IKE_STAT(e, fail_msgid);
+    return;
+  }
+  if (decrypt(e, sa, rx) != 0) {
+    return;
+  }
+  ike_stats_exchange(&e->stats, rx->h.exchange, 0, 0);
+  sa->last_rx_ms = e->now_ms;
+  switch (rx->h.exchange) {
+  case IKE_EXCH_IKE_AUTH:
+    if (sa->state != IKE_SA_HALF_OPEN || sa->ho == NULL) {
+      IKE_STAT(e, fail_state);
+      return;
+    }
+    ike_task_auth_r(e, sa, rx);
+    return;
+  case IKE_EXCH_CREATE_CHILD_SA:
+    if (sa->state != IKE_SA_ESTABLISHED) {
+      IKE_STAT(e, fail_state);
+      return;
+    }
+    follow_nat(e, sa, rx);
+    ike_task_child_r(e, sa, rx);
+    return;
+  case IKE_EXCH_INFORMATIONAL:
+    if (sa->state == IKE_SA_HALF_OPEN) {
+      IKE_STAT(e, fail_state); /* INFORMATIONAL before IKE_AUTH */
+      return;
+    }
+    follow_nat(e, sa, rx);
+    ike_task_info_r(e, sa, rx);
+    return;
+  default:
+    IKE_STAT(e, fail_state);
+    return;
+  }
+}
+
+static void handle_response(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx)
+{
+  if (sa->req == NULL || rx->h.msg_id != sa->req_id) {
+    IKE_STAT(e, fail_msgid);
+    return;
+  }
+  if (decrypt(e, sa, rx) != 0) {
+    return;
+  }
+  ike_stats_exchange(&e->stats, rx->h.exchange, 1, 0);
+  sa->last_rx_ms = e->now_ms;
+  ike_task_info_i_done(e, sa, rx);
+}
+
+void ike_engine_recv(ike_engine_t *e, const ike_path_t *path, bool natt,
+                     const uint8_t *pkt, size_t len, uint64_t now_ms)
+{
+  ike_rx_t *rx = e->rx;
+  uint8_t bad = 0;
+  e->now_ms = now_ms;
+  rx->path = path;
+  rx->natt = natt;
+  rx->raw = pkt;
+  int rc = ike_msg_parse(pkt, len, &rx->h, &rx->chain, &bad);
+  if (rc != 0) {
+    if (rc == -IKE_E_UNSUPPORTED_CRITICAL) {
+      IKE_STAT(e, fail_unsupported_critical);
+    } else {
+      IKE_STAT(e, fail_parse);
+    }
+    return;
+  }
+  rx->raw_len = rx->h.length;
+  if (rx->h.exchange == IKE_EXCH_IKE_SA_INIT && !(rx->h.flags & IKE_FLAG_RESPONSE)) {
+    ike_stats_exchange(&e->stats, IKE_EXCH_IKE_SA_INIT, 0, 0);
+    ike_task_init_r(e, rx);
+    return;
+  }
+  ike_sa_t *sa = ike_sa_find(e, rx->h.spi_r);
+  if (sa == NULL || sa->spi_i != rx->h.spi_i) {
+    IKE_STAT(e, fail_unknown_spi);
+    return;
+  }
+  if (rx->h.flags & IKE_FLAG_RESPONSE) {
+    handle_response(e, sa, rx);
+  } else if (rx->h.flags & IKE_FLAG_INITIATOR) {
+    handle_request(e, sa, rx);
+  } else {
+    IKE_STAT(e, fail_parse); /* a request from the responder side: not ours */
+  }
+}
+
+/* Timers of one SA; returns false if the SA was destroyed. */
+static bool sa_timers(ike_engine_t *e, ike_sa_t *sa, uint64_t *next)
+{
+  const ike_cfg_template_t *t = ike_sa_tmpl(e, sa);
+  if (sa->expire_ms != 0 && e->now_ms >= sa->expire_ms) {
+    if (sa->state == IKE_SA_ESTABLISHED) {
+      ike_task_delete_i(e, sa); /* lifetime over: the peer rekeys before this */
+      sa->expire_ms = 0;
+    } else {
+      ike_sa_destroy(e, sa);
+      return false;
+    }
+  }
+  if (!ike_msg_retransmit(e, sa)) {
+    IKE_STAT(e, fail_dead_peer);
+    if (sa->req_kind == IKE_REQ_COOKIE2) {
+      IKE_STAT(e, mobike_rrc_failed);
+    }
+    ike_sa_destroy(e, sa);
+    return false;
+  }
+  if (sa->state == IKE_SA_ESTABLISHED && sa->dpd_next_ms != 0 &&
+      e->now_ms >= sa->dpd_next_ms) {
+    uint64_t iv = (uint64_t)t->dpd_interval_s * 1000u;
+    if (iv == 0) {
+      sa->dpd_next_ms = 0;
+    } else if (e->now_ms - sa->last_rx_ms >= iv && sa->req == NULL) {
+      ike_task_dpd_i(e, sa);
+      sa->dpd_next_ms = e->now_ms + iv;
+    } else {
+      sa->dpd_next_ms = sa->last_rx_ms + iv > e->now_ms ? sa->last_rx_ms + iv
+                                                        : e->now_ms + iv;
+    }
+  }
+  uint64_t cand[3] = {sa->expire_ms, sa->req ? sa->req_next_ms : 0, sa->dpd_next_ms};
+  for (int i = 0; i < 3; i++) {
+    if (cand[i] != 0 && cand[i] < *next) {
+      *next = cand[i];
+    }
+  }
+  return true;
+}
+
+int64_t ike_engine_tick(ike_engine_t *e, uint64_t now_ms)
+{
+  uint64_t next = UINT64_MAX;
+  e->now_ms = now_ms;
+  /* A scan per tick: fine for the slice; a timer wheel replaces it for
+   * millions of SAs (DESIGN.md performance principles). */
+  for (size_t j = 0; j < e->cap; j++) {
+    ike_sa_t *sa = e->tab[j];
+    if (sa != NULL && !sa_timers(e, sa, &next)) {
+      j--; /* backward-shift deletion may have moved another SA into slot j */
+    }
+  }
+  return next == UINT64_MAX ? -1 : (int64_t)(next > now_ms ? next - now_ms : 0);
+}
+
+void ike_engine_child_expire(ike_engine_t *e, uint32_t spi_in, bool hard,
+                             uint64_t now_ms)
+{
+  e->now_ms = now_ms;
+  for (size_t j = 0; j < e->cap; j++) {
+    ike_sa_t *sa = e->tab[j];
+    ike_child_t *c = sa ? ike_sa_child_by_in(sa, spi_in) : NULL;
+    if (c != NULL) {
+      /* Soft: the client rekeys (we are a responder-only gateway for CHILD
+       * rekeys); hard: the SA goes, with the IKE SA if it was the last. */
+      if (hard) {
+        ike_task_delete_i(e, sa);
+      }
+      return;
+    }
+  }
+}
+
+int ike_engine_clear(ike_engine_t *e, uint64_t spi, uint64_t now_ms)
+{
+  int n = 0;
+  e->now_ms = now_ms;
+  for (size_t j = 0; j < e->cap; j++) {
+    ike_sa_t *sa = e->tab[j];
+    if (sa == NULL || (spi != 0 && sa->spi_r != spi && sa->spi_i != spi)) {
+      continue;
+    }
+    if (sa->state == IKE_SA_ESTABLISHED) {
+      ike_task_delete_i(e, sa);
+      n++;
+    } else if (sa->state == IKE_SA_HALF_OPEN) {
+      ike_sa_destroy(e, sa);
+      j--;
+      n++;
+    }
+  }
+  return n;
+}
+
+void ike_engine_foreach_sa(const ike_engine_t *e,
+                           void (*fn)(void *arg, const ike_sa_info_t *info),
+                           void *arg)
+{
+  for (size_t j = 0; j < e->cap; j++) {
+    const ike_sa_t *sa = e->tab[j];
+    if (sa == NULL || sa->state == IKE_SA_HALF_OPEN) {
+      continue;
+    }
+    ike_sa_info_t in;
+    memset(&in, 0, sizeof in);
+    in.spi_i = sa->spi_i;
+    in.spi_r = sa->spi_r;
+    in.state = ike_sa_state_name(sa->state);
+    in.path = sa->path;
+    in.suite = sa->suite;
+    in.natt = sa->natt;
+    in.nat_peer = sa->nat_peer;
+    in.nat_local = sa->nat_local;
+    in.mobike = sa->mobike;
+    in.peer_id = sa->peer_id;
+    in.vip4 = sa->vip4;
+    in.age_s = (e->now_ms - sa->created_ms) / 1000u;
+    in.lifetime_s = ike_sa_tmpl(e, sa)->ike_lifetime_s;
+    for (int i = 0; i < IKE_MAX_CHILD && in.n_child < 4; i++) {
+      const ike_child_t *c = &sa->child[i];
+      if (c->used) {
+        in.child[in.n_child].spi_in = c->spi_in;
+        in.child[in.n_child].spi_out = c->spi_out;
+        in.child[in.n_child].suite = c->suite;
+        in.child[in.n_child].age_s = (e->now_ms - c->created_ms) / 1000u;
+        in.n_child++;
+      }
+    }
+    fn(arg, &in);
+  }
+}

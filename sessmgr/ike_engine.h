@@ -1,0 +1,114 @@
+/*
+ * ike_engine.h - the IKEv2 engine of one sessmgr worker (one slot).
+ *
+ * The engine owns the IKE SAs of its slot and runs the responder state machine
+ * plus the exchanges a gateway initiates (DPD, deletes, COOKIE2 checks). It is
+ * I/O free: datagrams come in through ike_engine_recv(), time through
+ * ike_engine_tick(), and everything it wants done outside (send a datagram,
+ * program a CHILD SA) goes out through the callbacks in ike_engine_ops_t. So
+ * the same engine runs in sessmgr, in ikeload and in unit tests.
+ */
+#ifndef IKE_ENGINE_H
+#define IKE_ENGINE_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "ike_config.h"
+#include "ike_crypto.h"
+#include "ike_pld.h"
+#include "ike_stats.h"
+
+/* One UDP path: the peer's address/port and ours. */
+typedef struct ike_path {
+  struct sockaddr_storage peer;   /* remote address and port */
+  struct sockaddr_storage local;  /* our address and port */
+} ike_path_t;
+
+/* A CHILD SA as ipsecmgr must program it (both directions). */
+typedef struct ike_child_prog {
+  uint64_t ike_spi;               /* our IKE SPI (grouping, owner lookup) */
+  uint32_t spi_in, spi_out;       /* ours (inbound), the peer's (outbound) */
+  ike_suite_t suite;              /* encr/integ/esn */
+  uint8_t ek_in[IKE_MAX_ENCR_KEY], ak_in[IKE_MAX_INTEG_KEY];
+  uint8_t ek_out[IKE_MAX_ENCR_KEY], ak_out[IKE_MAX_INTEG_KEY];
+  uint8_t ek_len, ak_len;
+  ike_path_t path;                /* outer addresses */
+  bool encap;                     /* UDP encapsulation (NAT or port 4500 in use) */
+  ike_ts_t ts_local, ts_remote;   /* narrowed selectors */
+  uint64_t life_soft_bytes, life_hard_bytes;
+} ike_child_prog_t;
+
+/* What the engine asks of the outside world. */
+typedef struct ike_engine_ops {
+  /* Send pkt on path (source = path->local); natt: add the non-ESP marker and
+   * use port 4500. */
+  void (*send)(void *ctx, const ike_path_t *path, bool natt, const uint8_t *pkt,
+               size_t len);
+  /* Program, re-path (MOBIKE) and remove CHILD SAs. */
+  void (*child_add)(void *ctx, const ike_child_prog_t *c);
+  void (*child_update)(void *ctx, uint32_t spi_in, uint32_t spi_out,
+                       const ike_path_t *path, bool encap);
+  void (*child_del)(void *ctx, uint32_t spi_in, uint32_t spi_out);
+} ike_engine_ops_t;
+
+typedef struct ike_engine ike_engine_t;
+
+/* New engine for slot `slot` with config cfg (borrowed; must outlive it). */
+int ike_engine_new(uint16_t slot, const ike_config_t *cfg,
+                   const ike_engine_ops_t *ops, void *ctx, ike_engine_t **out);
+void ike_engine_free(ike_engine_t *e);
+/* Number of workers sharing the address pools (default 1). */
+void ike_engine_set_workers(ike_engine_t *e, uint16_t n);
+/* Replace the config (gwctl configure); existing SAs keep their negotiated
+ * MOBIKE state, new SAs use the new template settings. */
+void ike_engine_set_config(ike_engine_t *e, const ike_config_t *cfg);
+
+/* A datagram for us (non-ESP marker already removed); natt: it came on 4500.
+ * now_ms: monotonic milliseconds. */
+void ike_engine_recv(ike_engine_t *e, const ike_path_t *path, bool natt,
+                     const uint8_t *pkt, size_t len, uint64_t now_ms);
+/* Run due timers (retransmissions, DPD, lifetimes). Returns ms until the next
+ * timer, or -1 if none. */
+int64_t ike_engine_tick(ike_engine_t *e, uint64_t now_ms);
+
+/* ipsecmgr reported a CHILD SA lifetime event (soft → rekey, hard → delete). */
+void ike_engine_child_expire(ike_engine_t *e, uint32_t spi_in, bool hard,
+                             uint64_t now_ms);
+
+/* Counters of this worker. */
+const ike_stats_t *ike_engine_stats(const ike_engine_t *e);
+/* Number of IKE SAs (established and half-open). */
+size_t ike_engine_sa_count(const ike_engine_t *e);
+/* A plain snapshot of one IKE SA for show output. */
+typedef struct ike_sa_info {
+  uint64_t spi_i, spi_r;          /* initiator's SPI, ours */
+  const char *state;              /* "established", ... */
+  ike_path_t path;                /* current peer/local addresses and ports */
+  ike_suite_t suite;              /* IKE SA algorithms */
+  bool natt, nat_peer, nat_local; /* port 4500 in use; NAT in front of peer / us */
+  bool mobike;                    /* MOBIKE negotiated ("Mobike Supported") */
+  const char *peer_id;            /* printable IDi */
+  uint32_t vip4;                  /* virtual IPv4 (host order), 0 = none */
+  uint64_t age_s, lifetime_s;     /* seconds since creation; configured lifetime */
+  unsigned n_child;
+  struct {
+    uint32_t spi_in, spi_out;
+    ike_suite_t suite;
+    uint64_t age_s;
+  } child[4];
+} ike_sa_info_t;
+
+/* Visit every IKE SA (established ones and those being deleted). */
+void ike_engine_foreach_sa(const ike_engine_t *e,
+                           void (*fn)(void *arg, const ike_sa_info_t *info),
+                           void *arg);
+
+/* Delete an SA (gwctl clear): sends Delete, removes CHILD SAs. spi 0 = all.
+ * Returns the number of SAs deleted. */
+int ike_engine_clear(ike_engine_t *e, uint64_t spi, uint64_t now_ms);
+
+#endif /* IKE_ENGINE_H */

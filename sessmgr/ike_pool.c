@@ -1,0 +1,82 @@
+/*
+ * ike_pool.c - virtual IPv4 addresses from a configured pool (RFC 7296 2.19).
+ *
+ * Every worker takes only the offsets slot+1, slot+1+N, slot+1+2N, ... of a
+ * pool (N = number of workers), so workers never hand out the same address
+ * and need no shared table.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ike_sa.h"
+
+static int pool_index(const ike_engine_t *e, const ike_cfg_template_t *t)
+{
+  const ike_cfg_pool_t *p = ike_config_template_pool(e->cfg, t, AF_INET);
+  return p ? (int)(p - e->cfg->pools) : -1;
+}
+
+static uint32_t pool_base(const ike_cfg_pool_t *p)
+{
+  uint32_t a;
+  memcpy(&a, p->prefix.addr, 4);
+  a = ntohl(a);
+  uint32_t mask = p->prefix.plen ? ~0u << (32 - p->prefix.plen) : 0;
+  return a & mask;
+}
+
+static size_t pool_hosts(const ike_cfg_pool_t *p)
+{
+  unsigned bits = 32u - p->prefix.plen;
+  if (bits > 20) {
+    bits = 20; /* cap the bitmap at 1M addresses per pool */
+  }
+  return (size_t)1 << bits;
+}
+
+uint32_t ike_pool_alloc(ike_engine_t *e, const ike_cfg_template_t *t)
+{
+  int pi = pool_index(e, t);
+  if (pi < 0) {
+    return 0;
+  }
+  const ike_cfg_pool_t *p = &e->cfg->pools[pi];
+  size_t n = pool_hosts(p);
+  if (e->pool_used[pi] == NULL) {
+    e->pool_used[pi] = calloc(n, 1);
+    e->pool_size[pi] = n;
+    if (e->pool_used[pi] == NULL) {
+      return 0;
+    }
+  }
+  size_t step = e->n_workers ? e->n_workers : 1;
+  /* Offset 0 is the network, the last one broadcast; skip both. */
+  for (size_t off = 1 + e->slot % step; off + 1 < n; off += step) {
+    if (!e->pool_used[pi][off]) {
+      e->pool_used[pi][off] = 1;
+      return pool_base(p) + (uint32_t)off;
+    }
+  }
+  return 0;
+}
+
+void ike_pool_release(ike_engine_t *e, const ike_cfg_template_t *t, uint32_t addr)
+{
+  int pi = pool_index(e, t);
+  if (pi < 0 || addr == 0 || e->pool_used[pi] == NULL) {
+    return;
+  }
+  uint32_t off = addr - pool_base(&e->cfg->pools[pi]);
+  if (off < e->pool_size[pi]) {
+    e->pool_used[pi][off] = 0;
+  }
+}
+
+void ike_pool_free_all(ike_engine_t *e)
+{
+  for (size_t i = 0; i < IKE_CFG_MAX_POOLS; i++) {
+    free(e->pool_used[i]);
+    e->pool_used[i] = NULL;
+  }
+}

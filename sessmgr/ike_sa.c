@@ -1,0 +1,299 @@
+/*
+ * ike_sa.c - the SA table of one worker (open addressing on our SPI) and the
+ * SA state function.
+ *
+ * Our IKE SPIs carry the worker's slot in their top 16 bits (ike_slot.h), so
+ * demux routes every later message of an SA here without a table.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ike_log.h"
+#include "ike_sa.h"
+#include "ike_slot.h"
+
+const char *ike_sa_state_name(unsigned s)
+{
+  switch (s) {
+#define X(n, str)    \
+  case IKE_SA_##n:   \
+    return str;
+    IKE_SA_STATE_MAP(X)
+#undef X
+  default:
+    return "unknown";
+  }
+}
+
+static size_t slot_of(const ike_engine_t *e, uint64_t spi)
+{
+  /* The low bits are random; mix anyway so sequential SPIs spread. */
+  uint64_t x = spi * 0x9E3779B97F4A7C15ull;
+  return (size_t)(x >> 17) & (e->cap - 1);
+}
+
+static int tab_grow(ike_engine_t *e)
+{
+  size_t ncap = e->cap ? e->cap * 2 : 1024;
+  ike_sa_t **nt = calloc(ncap, sizeof *nt);
+  if (nt == NULL) {
+    return -IKE_E_NOMEM;
+  }
+  ike_sa_t **old = e->tab;
+  size_t ocap = e->cap;
+  e->tab = nt;
+  e->cap = ncap;
+  for (size_t i = 0; i < ocap; i++) {
+    if (old[i] != NULL) {
+      size_t j = slot_of(e, old[i]->spi_r);
+      while (e->tab[j] != NULL) {
+        j = (j + 1) & (e->cap - 1);
+      }
+      e->tab[j] = old[i];
+    }
+  }
+  free(old);
+  return 0;
+}
+
+static int tab_insert(ike_engine_t *e, ike_sa_t *sa)
+{
+  if ((e->n + 1) * 2 > e->cap && tab_grow(e) != 0) {
+    return -IKE_E_NOMEM;
+  }
+  size_t j = slot_of(e, sa->spi_r);
+  while (e->tab[j] != NULL) {
+    j = (j + 1) & (e->cap - 1);
+  }
+  e->tab[j] = sa;
+  e->n++;
+  return 0;
+}
+
+/* Remove with backward-shift deletion (no tombstones). */
+static void tab_remove(ike_engine_t *e, const ike_sa_t *sa)
+{
+  if (e->cap == 0) {
+    return;
+  }
+  size_t j = slot_of(e, sa->spi_r);
+  while (e->tab[j] != NULL && e->tab[j] != sa) {
+    j = (j + 1) & (e->cap - 1);
+  }
+  if (e->tab[j] == NULL) {
+    return;
+  }
+  e->tab[j] = NULL;
+  e->n--;
+  size_t k = (j + 1) & (e->cap - 1);
+  while (e->tab[k] != NULL) {
+    ike_sa_t *m = e->tab[k];
+    size_t home = slot_of(e, m->spi_r);
+    /* Move m back if its home is not cyclically in (j, k]. */
+    bool between = (j < k) ? (home > j && home <= k) : (home > j || home <= k);
+    if (!between) {
+      e->tab[j] = m;
+      e->tab[k] = NULL;
+      j = k;
+    }
+    k = (k + 1) & (e->cap - 1);
+  }
+}
+
+ike_sa_t *ike_sa_find(const ike_engine_t *e, uint64_t spi_r)
+{
+  if (e->cap == 0 || spi_r == 0) {
+    return NULL;
+  }
+  size_t j = slot_of(e, spi_r);
+  while (e->tab[j] != NULL) {
+    if (e->tab[j]->spi_r == spi_r) {
+      return e->tab[j];
+    }
+    j = (j + 1) & (e->cap - 1);
+  }
+  return NULL;
+}
+
+static bool same_addr(const struct sockaddr_storage *a,
+                      const struct sockaddr_storage *b)
+{
+  if (a->ss_family != b->ss_family) {
+    return false;
+  }
+  if (a->ss_family == AF_INET) {
+    const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+    return x->sin_addr.s_addr == y->sin_addr.s_addr && x->sin_port == y->sin_port;
+  }
+  const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+  return memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0 && x->sin6_port == y->sin6_port;
+}
+
+bool ike_addr_equal(const struct sockaddr_storage *a,
+                    const struct sockaddr_storage *b)
+{
+  return same_addr(a, b);
+}
+
+ike_sa_t *ike_sa_find_init(const ike_engine_t *e, uint64_t spi_i,
+                           const struct sockaddr_storage *peer)
+{
+  /* Half-open SAs are few (bounded by the cookie threshold); a scan keeps the
+   * table single-keyed. */
+  if (e->n_halfopen == 0) {
+    return NULL;
+  }
+  for (size_t j = 0; j < e->cap; j++) {
+    ike_sa_t *sa = e->tab[j];
+    if (sa != NULL && sa->state == IKE_SA_HALF_OPEN && sa->spi_i == spi_i &&
+        same_addr(&sa->path.peer, peer)) {
+      return sa;
+    }
+  }
+  return NULL;
+}
+
+ike_sa_t *ike_sa_new(ike_engine_t *e, uint64_t spi_i)
+{
+  ike_sa_t *sa = calloc(1, sizeof *sa);
+  if (sa == NULL) {
+    return NULL;
+  }
+  do {
+    uint64_t r = 0;
+    ike_random(&r, sizeof r);
+    sa->spi_r = ike_spi_make(e->slot, r);
+  } while (ike_sa_find(e, sa->spi_r) != NULL);
+  sa->spi_i = spi_i;
+  sa->created_ms = e->now_ms;
+  sa->last_rx_ms = e->now_ms;
+  if (tab_insert(e, sa) != 0) {
+    free(sa);
+    return NULL;
+  }
+  return sa;
+}
+
+void ike_sa_rehash(ike_engine_t *e, ike_sa_t *sa, uint64_t new_spi_r)
+{
+  tab_remove(e, sa);
+  sa->spi_r = new_spi_r;
+  tab_insert(e, sa); /* cannot fail: we just freed a place */
+}
+
+static bool state_ok(ike_sa_state_t from, ike_sa_state_t to)
+{
+  switch (to) {
+  case IKE_SA_HALF_OPEN:
+    return from == IKE_SA_NONE;
+  case IKE_SA_ESTABLISHED:
+    return from == IKE_SA_HALF_OPEN || from == IKE_SA_NONE; /* NONE: IKE rekey */
+  case IKE_SA_REKEYED:
+  case IKE_SA_DELETING:
+    return from == IKE_SA_ESTABLISHED || from == IKE_SA_REKEYED;
+  case IKE_SA_DEAD:
+    return true;
+  default:
+    return false;
+  }
+}
+
+int ike_sa_set_state(ike_engine_t *e, ike_sa_t *sa, ike_sa_state_t st)
+{
+  if (!state_ok(sa->state, st)) {
+    IKE_LOG_ERR("SPI %016llx: illegal state change %s -> %s",
+                (unsigned long long)sa->spi_r, ike_sa_state_name(sa->state),
+                ike_sa_state_name(st));
+    return -IKE_E_BAD_SYNTAX;
+  }
+  IKE_LOG_DEBUG("SPI %016llx: %s -> %s", (unsigned long long)sa->spi_r,
+                ike_sa_state_name(sa->state), ike_sa_state_name(st));
+  if (sa->state == IKE_SA_HALF_OPEN) {
+    e->n_halfopen--;
+  }
+  if (st == IKE_SA_HALF_OPEN) {
+    e->n_halfopen++;
+  }
+  if (st == IKE_SA_ESTABLISHED) {
+    IKE_STAT(e, ike_sa_established);
+  }
+  sa->state = st;
+  return 0;
+}
+
+void ike_sa_destroy(ike_engine_t *e, ike_sa_t *sa)
+{
+  for (int i = 0; i < IKE_MAX_CHILD; i++) {
+    ike_child_t *c = &sa->child[i];
+    if (c->used) {
+      e->ops.child_del(e->ctx, c->spi_in, c->spi_out);
+      IKE_STAT(e, child_sa_deleted);
+      if (e->stats.child_sa_current > 0) {
+        e->stats.child_sa_current--;
+      }
+    }
+  }
+  if (sa->state == IKE_SA_HALF_OPEN) {
+    e->n_halfopen--;
+  }
+  if (sa->state != IKE_SA_HALF_OPEN && sa->state != IKE_SA_NONE) {
+    IKE_STAT(e, ike_sa_deleted);
+    if (sa->state != IKE_SA_REKEYED && e->stats.ike_sa_current > 0) {
+      e->stats.ike_sa_current--;
+    }
+  }
+  ike_pool_release(e, ike_sa_tmpl(e, sa), sa->vip4);
+  tab_remove(e, sa);
+  ike_dh_free(sa->dh);
+  if (sa->ho != NULL) {
+    ike_wipe(sa->ho, sizeof *sa->ho);
+    free(sa->ho);
+  }
+  free(sa->rsp);
+  free(sa->req);
+  ike_wipe(sa, sizeof *sa);
+  free(sa);
+}
+
+uint32_t ike_sa_new_child_spi(ike_engine_t *e)
+{
+  /* ESP SPIs carry the low 8 bits of the slot in their top byte, so workers
+   * never pick the same inbound SPI on one ipsecmgr (up to 256 workers); values
+   * below 256 are reserved (RFC 4303 2.1). */
+  uint32_t r = 0;
+  do {
+    ike_random(&r, sizeof r);
+    r = ((uint32_t)(e->slot & 0xFFu) << 24) | (r & 0xFFFFFFu);
+  } while (r < 256);
+  return r;
+}
+
+ike_child_t *ike_sa_child_by_out(ike_sa_t *sa, uint32_t spi_out)
+{
+  for (int i = 0; i < IKE_MAX_CHILD; i++) {
+    if (sa->child[i].used && sa->child[i].spi_out == spi_out) {
+      return &sa->child[i];
+    }
+  }
+  return NULL;
+}
+
+ike_child_t *ike_sa_child_by_in(ike_sa_t *sa, uint32_t spi_in)
+{
+  for (int i = 0; i < IKE_MAX_CHILD; i++) {
+    if (sa->child[i].used && sa->child[i].spi_in == spi_in) {
+      return &sa->child[i];
+    }
+  }
+  return NULL;
+}
+
+ike_child_t *ike_sa_child_free_slot(ike_sa_t *sa)
+{
+  for (int i = 0; i < IKE_MAX_CHILD; i++) {
+    if (!sa->child[i].used) {
+      return &sa->child[i];
+    }
+  }
+  return NULL;
+}

@@ -1,0 +1,210 @@
+/*
+ * ike_sa.h - the IKE SA record and the engine internals shared by the
+ * exchange tasks (task_*.c). Not part of the engine's public API.
+ *
+ * An IKE SA is one flat record (no pointers but the transient half-open and
+ * in-flight buffers), so it can be checkpointed and rebuilt after a restart.
+ */
+#ifndef IKE_SA_H
+#define IKE_SA_H
+
+#include "ike_engine.h"
+
+#define IKE_MAX_CHILD      4     /* CHILD SAs per IKE SA (rekey overlap included) */
+#define IKE_NONCE_LEN      32    /* our nonces */
+#define IKE_MAX_NONCE      256
+#define IKE_MAX_MSG        8192  /* largest message we build or cache */
+#define IKE_MAX_ID         256
+
+#define IKE_SA_STATE_MAP(X)                                   \
+  X(NONE, "none")                                             \
+  X(HALF_OPEN, "half-open")       /* IKE_SA_INIT answered */  \
+  X(ESTABLISHED, "established")                               \
+  X(REKEYED, "rekeyed")           /* replaced by a new SA */  \
+  X(DELETING, "deleting")         /* our Delete in flight */  \
+  X(DEAD, "dead")
+
+typedef enum {
+#define X(n, s) IKE_SA_##n,
+  IKE_SA_STATE_MAP(X)
+#undef X
+} ike_sa_state_t;
+
+const char *ike_sa_state_name(unsigned s);
+
+/* What our own in-flight request is for. */
+typedef enum {
+  IKE_REQ_NONE = 0,
+  IKE_REQ_DPD,       /* empty INFORMATIONAL liveness check */
+  IKE_REQ_COOKIE2,   /* MOBIKE return routability check (RFC 4555 3.8) */
+  IKE_REQ_DELETE,    /* Delete of the IKE SA */
+  IKE_REQ_DELETE_CHILD
+} ike_req_kind_t;
+
+typedef struct ike_child {
+  uint32_t spi_in, spi_out;
+  ike_suite_t suite;
+  ike_ts_t ts_local, ts_remote;
+  uint8_t ek_in[IKE_MAX_ENCR_KEY], ak_in[IKE_MAX_INTEG_KEY];
+  uint8_t ek_out[IKE_MAX_ENCR_KEY], ak_out[IKE_MAX_INTEG_KEY];
+  uint8_t ek_len, ak_len;
+  uint64_t created_ms;
+  bool used;
+} ike_child_t;
+
+/* Transient data between IKE_SA_INIT and IKE_AUTH (freed at IKE_AUTH). */
+typedef struct ike_halfopen {
+  uint8_t init_req[IKE_MAX_MSG];   /* RealMessage1 for the initiator's AUTH */
+  size_t init_req_len;
+  uint8_t init_rsp[IKE_MAX_MSG];   /* RealMessage2 for our AUTH */
+  size_t init_rsp_len;
+} ike_halfopen_t;
+
+typedef struct ike_sa {
+  uint64_t spi_i, spi_r;           /* spi_r is ours (we are the responder) */
+  ike_sa_state_t state;
+  uint8_t tmpl;                    /* index of the crypto template */
+  ike_suite_t suite;
+  ike_keys_t keys;
+  ike_sk_dir_t sk_in, sk_out;      /* initiator->us, us->initiator */
+  uint8_t ni[IKE_MAX_NONCE], nr[IKE_NONCE_LEN];
+  uint16_t ni_len, nr_len;
+  ike_path_t path;                 /* current path of the peer */
+  bool natt;                       /* using port 4500 (non-ESP marker) */
+  bool nat_peer, nat_local;        /* peer behind NAT, we behind NAT */
+  bool mobike;                     /* MOBIKE negotiated */
+  bool no_nats_allowed;            /* peer sent NO_NATS_ALLOWED */
+  uint8_t peer_id_type;
+  char peer_id[IKE_MAX_ID];        /* printable */
+  uint32_t vip4;                   /* assigned virtual IPv4 (host order), 0 = none */
+  uint32_t peer_next_id;           /* next request Message ID expected from the peer */
+  uint32_t our_next_id;            /* next Message ID for our requests */
+  /* Response cache: the last response, resent on a retransmitted request. */
+  uint8_t *rsp;
+  size_t rsp_len;
+  uint32_t rsp_id;
+  /* Our in-flight request. */
+  uint8_t *req;
+  size_t req_len;
+  uint32_t req_id;
+  ike_req_kind_t req_kind;
+  uint8_t req_tries;
+  uint64_t req_next_ms;
+  uint8_t cookie2[16];             /* COOKIE2 of the in-flight check */
+  bool rrc_pending;                /* return routability check waits for req */
+  uint32_t mobike_last_id;         /* Message ID of the newest update applied */
+  uint64_t created_ms, last_rx_ms, dpd_next_ms, expire_ms;
+  ike_child_t child[IKE_MAX_CHILD];
+  ike_halfopen_t *ho;
+  ike_dh_t *dh;
+} ike_sa_t;
+
+struct ike_engine {
+  uint16_t slot;
+  const ike_config_t *cfg;
+  ike_engine_ops_t ops;
+  void *ctx;
+  ike_stats_t stats;
+  ike_sa_t **tab;                  /* open addressing on spi_r */
+  size_t cap, n, n_halfopen;
+  uint8_t cookie_secret[32];
+  uint16_t n_workers;              /* workers sharing the pools (interleaved) */
+  uint8_t *pool_used[IKE_CFG_MAX_POOLS]; /* per pool: offsets this worker holds */
+  size_t pool_size[IKE_CFG_MAX_POOLS];
+  struct ike_rx *rx;               /* scratch for the message being handled */
+  uint64_t now_ms;
+};
+
+/* --- SA table (ike_sa.c) --- */
+ike_sa_t *ike_sa_new(ike_engine_t *e, uint64_t spi_i);
+ike_sa_t *ike_sa_find(const ike_engine_t *e, uint64_t spi_r);
+/* Find a half-open SA by the initiator's SPI and peer (IKE_SA_INIT retransmit). */
+ike_sa_t *ike_sa_find_init(const ike_engine_t *e, uint64_t spi_i,
+                           const struct sockaddr_storage *peer);
+/* Remove CHILD SAs from the datapath, wipe and free. */
+void ike_sa_destroy(ike_engine_t *e, ike_sa_t *sa);
+/* Move an SA to a new state (logs old -> new, rejects illegal moves). */
+int ike_sa_set_state(ike_engine_t *e, ike_sa_t *sa, ike_sa_state_t st);
+/* Re-key the table slot of an SA whose spi_r changed (IKE rekey). */
+void ike_sa_rehash(ike_engine_t *e, ike_sa_t *sa, uint64_t new_spi_r);
+uint32_t ike_sa_new_child_spi(ike_engine_t *e);
+ike_child_t *ike_sa_child_by_out(ike_sa_t *sa, uint32_t spi_out);
+ike_child_t *ike_sa_child_by_in(ike_sa_t *sa, uint32_t spi_in);
+ike_child_t *ike_sa_child_free_slot(ike_sa_t *sa);
+const ike_cfg_template_t *ike_sa_tmpl(const ike_engine_t *e, const ike_sa_t *sa);
+
+/* --- Virtual IP pools (ike_pool.c) --- */
+/* Take a free IPv4 address of the template's pool (host order), 0 if none.
+ * Workers take interleaved addresses (offset = slot + k * n_workers), so no
+ * two workers ever hand out the same one. */
+uint32_t ike_pool_alloc(ike_engine_t *e, const ike_cfg_template_t *t);
+void ike_pool_release(ike_engine_t *e, const ike_cfg_template_t *t, uint32_t addr);
+void ike_pool_free_all(ike_engine_t *e);
+bool ike_addr_equal(const struct sockaddr_storage *a,
+                    const struct sockaddr_storage *b);
+void ike_msg_request_done(ike_sa_t *sa);
+bool ike_msg_retransmit(ike_engine_t *e, ike_sa_t *sa);
+
+/* --- Messages (ike_msg.c) --- */
+/* A decoded request/response after decryption. */
+typedef struct ike_rx {
+  ike_hdr_t h;
+  const ike_path_t *path;
+  bool natt;
+  const uint8_t *raw;              /* whole datagram */
+  size_t raw_len;
+  ike_chain_t chain;               /* inner (decrypted) or outer payloads */
+  uint8_t plain[IKE_MAX_MSG];      /* decrypted inner chain */
+} ike_rx_t;
+
+/* A response or request under construction (inner payloads of SK). */
+typedef struct ike_tx {
+  ike_mb_t mb;
+  uint8_t inner[IKE_MAX_MSG];
+} ike_tx_t;
+
+void ike_tx_init(ike_tx_t *tx);
+/* Seal tx into a full message with header h for sa; result in out/out_len. */
+int ike_msg_seal(ike_sa_t *sa, const ike_hdr_t *h, ike_tx_t *tx, uint8_t *out,
+                 size_t cap, size_t *out_len);
+/* Send a response to the request rx and cache it for retransmissions. */
+void ike_msg_respond(ike_engine_t *e, ike_sa_t *sa, const ike_rx_t *rx,
+                     ike_tx_t *tx);
+/* Send a request of ours (INFORMATIONAL) and start its retransmission timer. */
+int ike_msg_request(ike_engine_t *e, ike_sa_t *sa, uint8_t exchange,
+                    ike_tx_t *tx, ike_req_kind_t kind);
+/* Send a clear (unencrypted) IKE_SA_INIT error response. */
+void ike_msg_init_error(ike_engine_t *e, const ike_rx_t *rx, uint16_t notify,
+                        const uint8_t *data, size_t len);
+
+/* --- Tasks --- */
+void ike_task_init_r(ike_engine_t *e, ike_rx_t *rx);                /* task_init.c */
+void ike_task_auth_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx);  /* task_auth.c */
+void ike_task_child_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx); /* task_child.c */
+void ike_task_info_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx);  /* task_info.c */
+void ike_task_info_i_done(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx);
+void ike_task_delete_i(ike_engine_t *e, ike_sa_t *sa);
+void ike_task_dpd_i(ike_engine_t *e, ike_sa_t *sa);
+/* MOBIKE (task_mobike.c). Returns true if the request carried an update. */
+bool ike_task_mobike_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx, ike_tx_t *tx,
+                       bool *rrc);
+void ike_task_mobike_check(ike_engine_t *e, ike_sa_t *sa);
+bool ike_task_mobike_check_done(ike_engine_t *e, ike_sa_t *sa, const ike_rx_t *rx);
+/* NAT detection (task_natd.c). */
+void ike_natd_hash(uint64_t spi_i, uint64_t spi_r,
+                   const struct sockaddr_storage *ss, uint8_t out[20]);
+/* Compare the NAT_DETECTION payloads of chain with the path; sets *nat_peer
+ * (source hash mismatch) and *nat_local. Returns false if none present. */
+bool ike_natd_check(const ike_chain_t *c, uint64_t spi_i, uint64_t spi_r,
+                    const ike_path_t *path, bool *nat_peer, bool *nat_local);
+void ike_natd_put(ike_mb_t *mb, uint64_t spi_i, uint64_t spi_r,
+                  const ike_path_t *path);
+/* Traffic selectors and CHILD SA creation (task_child.c). */
+int ike_child_create(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx, ike_tx_t *tx,
+                     const uint8_t *ni, size_t ni_len, const uint8_t *nr,
+                     size_t nr_len, const ike_ke_pld_t *ke, ike_child_t **out);
+void ike_child_program(ike_engine_t *e, ike_sa_t *sa, ike_child_t *c);
+
+#define IKE_STAT(e, name) ((e)->stats.name++)
+
+#endif /* IKE_SA_H */
