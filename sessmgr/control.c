@@ -222,6 +222,16 @@ static void do_configure(sessmgr_t *sm, const ike_ipc_msg_t *msg, uint64_t id,
                          const Ikegw__Ctl__Configure *c)
 {
   char err[512] = "";
+  if (c->show) {
+    int need = ike_config_print_buf(&sm->cfg, NULL, 0);
+    char *text = need > 0 ? malloc((size_t)need + 1) : NULL;
+    if (text != NULL) {
+      ike_config_print_buf(&sm->cfg, text, (size_t)need + 1);
+    }
+    do_result(sm, msg, id, text != NULL, text ? NULL : "out of memory", text);
+    free(text);
+    return;
+  }
   size_t len = 0;
   for (size_t i = 0; i < c->n_lines; i++) {
     len += strlen(c->lines[i]) + 1;

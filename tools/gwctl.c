@@ -1,0 +1,360 @@
+/*
+ * gwctl.c - operator CLI: StarOS-style show, clear and configure commands
+ * against the control endpoints of every sessmgr (aggregated).
+ *
+ *   gwctl [--run DIR] [--json] show crypto statistics ikev2
+ *   gwctl [--run DIR] [--json] show crypto ikev2-ikesa security-associations [summary]
+ *   gwctl [--run DIR] [--json] show crypto template
+ *   gwctl [--run DIR] show configuration
+ *   gwctl [--run DIR] [--json] show bulkstats
+ *   gwctl [--run DIR] clear crypto ikev2-ikesa all | spi HEX
+ *   gwctl [--run DIR] configure "LINE" ["LINE" ...]
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "ikegw_ctl.pb-c.h"
+
+#include "ike_config.h"
+#include "ike_show.h"
+#include "ike_stats.h"
+
+#define TIMEOUT_MS 3000
+
+static void *zctx;
+static char run_dir[256] = IKE_CFG_DEF_STATE_DIR;
+static int json;
+
+static int workers(void)
+{
+  char path[300];
+  snprintf(path, sizeof path, "%s/workers", run_dir);
+  FILE *f = fopen(path, "r");
+  int n = 0;
+  if (f == NULL || fscanf(f, "%d", &n) != 1) {
+    fprintf(stderr, "gwctl: no running gateway under %s (%s missing)\n", run_dir, path);
+    if (f) {
+      fclose(f);
+    }
+    exit(1);
+  }
+  fclose(f);
+  return n;
+}
+
+/* Send env to sessmgr slot and wait for the answer (caller frees). */
+static Ikegw__Ctl__Envelope *ask(int slot, Ikegw__Ctl__Envelope *env)
+{
+  char ep[320];
+  snprintf(ep, sizeof ep, "ipc://%s/ctl-sessmgr-%d.sock", run_dir, slot);
+  void *s = zmq_socket(zctx, ZMQ_DEALER);
+  int linger = 0;
+  zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+  zmq_connect(s, ep);
+  size_t len = protobuf_c_message_get_packed_size(&env->base);
+  uint8_t *buf = malloc(len ? len : 1);
+  protobuf_c_message_pack(&env->base, buf);
+  zmq_send(s, buf, len, 0);
+  free(buf);
+  zmq_pollitem_t pi = {.socket = s, .events = ZMQ_POLLIN};
+  Ikegw__Ctl__Envelope *rsp = NULL;
+  if (zmq_poll(&pi, 1, TIMEOUT_MS) == 1) {
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    if (zmq_msg_recv(&m, s, 0) >= 0) {
+      rsp = ikegw__ctl__envelope__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+    }
+    zmq_msg_close(&m);
+  }
+  if (rsp == NULL) {
+    fprintf(stderr, "gwctl: sessmgr %d did not answer at %s\n", slot, ep);
+  }
+  zmq_close(s);
+  return rsp;
+}
+
+static int show_stats(int bulk)
+{
+  ike_stats_t total;
+  ike_stats_reset(&total);
+  int n = workers(), bad = 0;
+  for (int s = 0; s < n; s++) {
+    Ikegw__Ctl__Envelope env = IKEGW__CTL__ENVELOPE__INIT;
+    Ikegw__Ctl__StatsRequest rq = IKEGW__CTL__STATS_REQUEST__INIT;
+    rq.prefix = "";
+    env.id = 1;
+    env.msg_case = IKEGW__CTL__ENVELOPE__MSG_STATS_REQUEST;
+    env.stats_request = &rq;
+    Ikegw__Ctl__Envelope *r = ask(s, &env);
+    if (r == NULL || r->msg_case != IKEGW__CTL__ENVELOPE__MSG_STATS_RESPONSE) {
+      bad++;
+      continue;
+    }
+    ike_stats_t one;
+    ike_stats_reset(&one);
+    for (size_t i = 0; i < r->stats_response->n_counters; i++) {
+      int k = ike_stats_find(r->stats_response->counters[i]->name);
+      if (k >= 0) {
+        ike_stats_set(&one, (size_t)k, r->stats_response->counters[i]->value);
+      }
+    }
+    ike_stats_add(&total, &one);
+    ikegw__ctl__envelope__free_unpacked(r, NULL);
+  }
+  ike_out_t o;
+  ike_out_file(&o, stdout);
+  if (bulk) {
+    json ? ike_show_bulkstats_json(&o, &total) : ike_show_bulkstats(&o, &total);
+  } else {
+    json ? ike_show_stats_ikev2_json(&o, &total) : ike_show_stats_ikev2(&o, &total);
+  }
+  return bad ? 1 : 0;
+}
+
+static const Ikegw__Ctl__Field *fld(const Ikegw__Ctl__Record *r, const char *name)
+{
+  for (size_t i = 0; i < r->n_fields; i++) {
+    if (strcmp(r->fields[i]->name, name) == 0) {
+      return r->fields[i];
+    }
+  }
+  return NULL;
+}
+
+static uint64_t fu(const Ikegw__Ctl__Record *r, const char *name)
+{
+  const Ikegw__Ctl__Field *f = fld(r, name);
+  return (f && f->value_case == IKEGW__CTL__FIELD__VALUE_U) ? f->u : 0;
+}
+
+static void fs(const Ikegw__Ctl__Record *r, const char *name, char *out, size_t len)
+{
+  const Ikegw__Ctl__Field *f = fld(r, name);
+  snprintf(out, len, "%s", (f && f->value_case == IKEGW__CTL__FIELD__VALUE_S) ? f->s : "");
+}
+
+static void to_view(const Ikegw__Ctl__Record *r, ike_sa_view_t *v)
+{
+  char buf[64];
+  memset(v, 0, sizeof *v);
+  v->slot = (uint16_t)fu(r, "slot");
+  v->spi_i = fu(r, "ike_spi_i");
+  v->spi_r = fu(r, "ike_spi_r");
+  fs(r, "state", buf, sizeof buf);
+  for (size_t i = 0; buf[i] && i < sizeof v->state - 1; i++) {
+    v->state[i] = (char)(buf[i] >= 'a' && buf[i] <= 'z' ? buf[i] - 32 : buf[i]);
+  }
+  fs(r, "peer_addr", v->peer_addr, sizeof v->peer_addr);
+  v->peer_port = (uint16_t)fu(r, "peer_port");
+  fs(r, "local_addr", v->local_addr, sizeof v->local_addr);
+  v->local_port = (uint16_t)fu(r, "local_port");
+  fs(r, "peer_id", v->peer_id, sizeof v->peer_id);
+  v->encr = (uint16_t)fu(r, "encr");
+  v->keylen = (uint16_t)fu(r, "encr_bits");
+  v->prf = (uint16_t)fu(r, "prf");
+  v->integ = (uint16_t)fu(r, "integ");
+  v->dh = (uint16_t)fu(r, "dh");
+  fs(r, "virtual_ip", v->virtual_ip4, sizeof v->virtual_ip4);
+  v->nat_local = (uint8_t)fu(r, "nat_local");
+  v->nat_remote = (uint8_t)fu(r, "nat_peer");
+  fs(r, "mobike", buf, sizeof buf);
+  v->mobike = strcmp(buf, "Enabled") == 0;
+  v->age_s = (uint32_t)fu(r, "age_s");
+  v->lifetime_s = (uint32_t)fu(r, "lifetime_s");
+  unsigned nc = (unsigned)fu(r, "child_count");
+  for (unsigned i = 0; i < nc && i < IKE_SHOW_MAX_CHILD; i++) {
+    char k[32];
+    snprintf(k, sizeof k, "child%u_spi_in", i);
+    v->child[i].spi_in = (uint32_t)fu(r, k);
+    snprintf(k, sizeof k, "child%u_spi_out", i);
+    v->child[i].spi_out = (uint32_t)fu(r, k);
+    snprintf(k, sizeof k, "child%u_encr", i);
+    v->child[i].encr = (uint16_t)fu(r, k);
+    v->n_child++;
+  }
+}
+
+static int show_sas(int summary)
+{
+  int n = workers(), bad = 0;
+  size_t cap = 64, count = 0;
+  ike_sa_view_t *views = malloc(cap * sizeof *views);
+  for (int s = 0; s < n; s++) {
+    Ikegw__Ctl__Envelope env = IKEGW__CTL__ENVELOPE__INIT;
+    Ikegw__Ctl__ShowSaRequest rq = IKEGW__CTL__SHOW_SA_REQUEST__INIT;
+    rq.peer_addr = "";
+    rq.cursor = "";
+    env.id = 1;
+    env.msg_case = IKEGW__CTL__ENVELOPE__MSG_SHOW_SA_REQUEST;
+    env.show_sa_request = &rq;
+    Ikegw__Ctl__Envelope *r = ask(s, &env);
+    if (r == NULL || r->msg_case != IKEGW__CTL__ENVELOPE__MSG_SHOW_SA_RESPONSE) {
+      bad++;
+      continue;
+    }
+    for (size_t i = 0; i < r->show_sa_response->n_records; i++) {
+      if (count == cap) {
+        cap *= 2;
+        views = realloc(views, cap * sizeof *views);
+      }
+      to_view(r->show_sa_response->records[i], &views[count++]);
+    }
+    ikegw__ctl__envelope__free_unpacked(r, NULL);
+  }
+  ike_out_t o;
+  ike_out_file(&o, stdout);
+  if (json) {
+    ike_show_sa_json(&o, views, count);
+  } else if (summary) {
+    ike_show_sa_summary(&o, views, count);
+  } else {
+    for (size_t i = 0; i < count; i++) {
+      ike_show_sa_detail(&o, &views[i]);
+    }
+    ike_out_printf(&o, "Total IKEv2 SAs: %zu\n", count);
+  }
+  free(views);
+  return bad ? 1 : 0;
+}
+
+/* A Result from slot 0..n-1; prints output lines. */
+static int result_all(Ikegw__Ctl__Envelope *env, int only_first, char **text_out)
+{
+  int n = only_first ? 1 : workers(), bad = 0;
+  for (int s = 0; s < n; s++) {
+    Ikegw__Ctl__Envelope *r = ask(s, env);
+    if (r == NULL || r->msg_case != IKEGW__CTL__ENVELOPE__MSG_RESULT) {
+      bad++;
+      continue;
+    }
+    if (!r->result->ok) {
+      fprintf(stderr, "%s\n", r->result->error);
+      bad++;
+    } else if (text_out != NULL && r->result->n_output > 0) {
+      *text_out = strdup(r->result->output[0]);
+    } else if (!only_first && s == 0) {
+      for (size_t i = 0; i < r->result->n_output; i++) {
+        printf("%s\n", r->result->output[i]);
+      }
+    }
+    ikegw__ctl__envelope__free_unpacked(r, NULL);
+  }
+  return bad ? 1 : 0;
+}
+
+static int running_config(ike_config_t *cfg, char **text)
+{
+  Ikegw__Ctl__Envelope env = IKEGW__CTL__ENVELOPE__INIT;
+  Ikegw__Ctl__Configure c = IKEGW__CTL__CONFIGURE__INIT;
+  c.show = 1;
+  env.id = 1;
+  env.msg_case = IKEGW__CTL__ENVELOPE__MSG_CONFIGURE;
+  env.configure = &c;
+  workers();
+  if (result_all(&env, 1, text) != 0 || *text == NULL) {
+    return 1;
+  }
+  char err[512];
+  if (cfg != NULL && ike_config_parse_buf("running-config", *text, strlen(*text), cfg, err,
+                                          sizeof err) != 0) {
+    fprintf(stderr, "gwctl: %s\n", err);
+    return 1;
+  }
+  return 0;
+}
+
+static int usage(void)
+{
+  fprintf(stderr,
+          "usage: gwctl [--run DIR] [--json] show crypto statistics ikev2\n"
+          "       gwctl [--run DIR] [--json] show crypto ikev2-ikesa security-associations [summary]\n"
+          "       gwctl [--run DIR] [--json] show crypto template\n"
+          "       gwctl [--run DIR] show configuration\n"
+          "       gwctl [--run DIR] [--json] show bulkstats\n"
+          "       gwctl [--run DIR] clear crypto ikev2-ikesa all|spi HEX\n"
+          "       gwctl [--run DIR] configure LINE...\n");
+  return 2;
+}
+
+int main(int argc, char **argv)
+{
+  int i = 1;
+  for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+    if (strcmp(argv[i], "--json") == 0) {
+      json = 1;
+    } else if (strcmp(argv[i], "--run") == 0 && i + 1 < argc) {
+      snprintf(run_dir, sizeof run_dir, "%s", argv[++i]);
+    } else {
+      return usage();
+    }
+  }
+  /* --json may also come last. */
+  if (argc > i && strcmp(argv[argc - 1], "--json") == 0) {
+    json = 1;
+    argc--;
+  }
+  int n = argc - i;
+  char **a = argv + i;
+  zctx = zmq_ctx_new();
+  int rc = 2;
+  if (n == 4 && !strcmp(a[0], "show") && !strcmp(a[1], "crypto") &&
+      !strcmp(a[2], "statistics") && !strcmp(a[3], "ikev2")) {
+    rc = show_stats(0);
+  } else if (n == 2 && !strcmp(a[0], "show") && !strcmp(a[1], "bulkstats")) {
+    rc = show_stats(1);
+  } else if (n >= 4 && !strcmp(a[0], "show") && !strcmp(a[1], "crypto") &&
+             !strcmp(a[2], "ikev2-ikesa") && !strcmp(a[3], "security-associations")) {
+    rc = show_sas(n == 5 && !strcmp(a[4], "summary"));
+  } else if (n == 3 && !strcmp(a[0], "show") && !strcmp(a[1], "crypto") &&
+             !strcmp(a[2], "template")) {
+    static ike_config_t cfg;
+    char *text = NULL;
+    rc = running_config(&cfg, &text);
+    if (rc == 0) {
+      ike_out_t o;
+      ike_out_file(&o, stdout);
+      json ? ike_show_templates_json(&o, &cfg) : ike_show_templates(&o, &cfg);
+    }
+    free(text);
+  } else if (n == 2 && !strcmp(a[0], "show") && !strcmp(a[1], "configuration")) {
+    char *text = NULL;
+    rc = running_config(NULL, &text);
+    if (rc == 0) {
+      fputs(text, stdout);
+    }
+    free(text);
+  } else if (n >= 4 && !strcmp(a[0], "clear") && !strcmp(a[1], "crypto") &&
+             !strcmp(a[2], "ikev2-ikesa")) {
+    Ikegw__Ctl__Envelope env = IKEGW__CTL__ENVELOPE__INIT;
+    Ikegw__Ctl__ClearSa c = IKEGW__CTL__CLEAR_SA__INIT;
+    c.peer_addr = "";
+    c.notify_peer = 1;
+    if (!strcmp(a[3], "all")) {
+      c.all = 1;
+    } else if (n == 5 && !strcmp(a[3], "spi")) {
+      c.ike_spi = strtoull(a[4], NULL, 16);
+    } else {
+      return usage();
+    }
+    env.id = 1;
+    env.msg_case = IKEGW__CTL__ENVELOPE__MSG_CLEAR_SA;
+    env.clear_sa = &c;
+    rc = result_all(&env, 0, NULL);
+  } else if (n >= 2 && !strcmp(a[0], "configure")) {
+    Ikegw__Ctl__Envelope env = IKEGW__CTL__ENVELOPE__INIT;
+    Ikegw__Ctl__Configure c = IKEGW__CTL__CONFIGURE__INIT;
+    c.n_lines = (size_t)(n - 1);
+    c.lines = a + 1;
+    env.id = 1;
+    env.msg_case = IKEGW__CTL__ENVELOPE__MSG_CONFIGURE;
+    env.configure = &c;
+    rc = result_all(&env, 0, NULL);
+  } else {
+    rc = usage();
+  }
+  zmq_ctx_term(zctx);
+  return rc;
+}
