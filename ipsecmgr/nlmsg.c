@@ -1,0 +1,188 @@
+/* nlmsg.c - netlink request building and round trip, see nlmsg.h. */
+#include "nlmsg.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifndef NETLINK_EXT_ACK
+#define NETLINK_EXT_ACK 11
+#endif
+
+struct nlmsghdr *nlm_hdr(nlm_msg_t *m)
+{
+  return (struct nlmsghdr *)m->buf;
+}
+
+struct nlmsghdr *nlm_init(nlm_msg_t *m, uint16_t type, uint16_t flags)
+{
+  memset(m->buf, 0, NLMSG_HDRLEN);
+  m->cap = sizeof(m->buf);
+  m->err = 0;
+  struct nlmsghdr *h = nlm_hdr(m);
+  h->nlmsg_len = NLMSG_HDRLEN;
+  h->nlmsg_type = type;
+  h->nlmsg_flags = (uint16_t)(flags | NLM_F_REQUEST | NLM_F_ACK);
+  return h;
+}
+
+/* Reserve len bytes (padded to NLMSG_ALIGNTO) at the end of the message. */
+static void *nlm_reserve(nlm_msg_t *m, size_t len)
+{
+  struct nlmsghdr *h = nlm_hdr(m);
+  size_t at = NLMSG_ALIGN(h->nlmsg_len);
+  size_t need = NLMSG_ALIGN(len);
+  if (m->err != 0 || at > m->cap || need > m->cap - at) {
+    m->err = -ENOSPC;
+    return NULL;
+  }
+  memset(m->buf + at, 0, need);
+  h->nlmsg_len = (uint32_t)(at + need);
+  return m->buf + at;
+}
+
+void *nlm_body(nlm_msg_t *m, size_t len)
+{
+  return nlm_reserve(m, len);
+}
+
+void *nlm_attr(nlm_msg_t *m, uint16_t type, const void *data, size_t len)
+{
+  if (len > 0xFFFFu - RTA_LENGTH(0)) {
+    m->err = -ENOSPC;
+    return NULL;
+  }
+  struct rtattr *a = nlm_reserve(m, RTA_LENGTH(len));
+  if (a == NULL) {
+    return NULL;
+  }
+  a->rta_type = type;
+  a->rta_len = (unsigned short)RTA_LENGTH(len);
+  if (data != NULL && len > 0) {
+    memcpy(RTA_DATA(a), data, len);
+  }
+  return RTA_DATA(a);
+}
+
+struct rtattr *nlm_nest_begin(nlm_msg_t *m, uint16_t type)
+{
+  void *p = nlm_attr(m, type, NULL, 0);
+  return p == NULL ? NULL : (struct rtattr *)((uint8_t *)p - RTA_LENGTH(0));
+}
+
+void nlm_nest_end(nlm_msg_t *m, struct rtattr *nest)
+{
+  if (nest == NULL || m->err != 0) {
+    return;
+  }
+  size_t len = (size_t)(m->buf + nlm_hdr(m)->nlmsg_len - (uint8_t *)nest);
+  if (len > 0xFFFFu) {
+    m->err = -ENOSPC;
+    return;
+  }
+  nest->rta_len = (unsigned short)len;
+}
+
+int nlm_err(const nlm_msg_t *m)
+{
+  return m->err;
+}
+
+int nlm_open(int proto)
+{
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, proto);
+  if (fd < 0) {
+    return -errno;
+  }
+  int one = 1;
+  (void)setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+  struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+  if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  return fd;
+}
+
+/* Pull the extended-ACK message (NLMSGERR_ATTR_MSG) out of an error reply. */
+static void nlm_ext_msg(const struct nlmsghdr *h, const struct nlmsgerr *e, char *txt,
+                        size_t cap)
+{
+  if (!(h->nlmsg_flags & NLM_F_ACK_TLVS)) {
+    return;
+  }
+  size_t off = sizeof(*e);
+  if (!(h->nlmsg_flags & NLM_F_CAPPED)) {
+    off += e->msg.nlmsg_len - NLMSG_HDRLEN; /* the echoed request */
+  }
+  if (NLMSG_HDRLEN + off > h->nlmsg_len) {
+    return;
+  }
+  const struct rtattr *a = (const struct rtattr *)((const uint8_t *)e + NLMSG_ALIGN(off));
+  int left = (int)(h->nlmsg_len - NLMSG_HDRLEN - NLMSG_ALIGN(off));
+  for (; RTA_OK(a, left); a = RTA_NEXT(a, left)) {
+    if (a->rta_type == NLMSGERR_ATTR_MSG && RTA_PAYLOAD(a) > 0) {
+      snprintf(txt, cap, "%.*s", (int)RTA_PAYLOAD(a), (const char *)RTA_DATA(a));
+      return;
+    }
+  }
+}
+
+int nlm_talk(int fd, nlm_msg_t *m, char *errtxt, size_t errcap)
+{
+  static uint32_t seq;
+  if (errtxt != NULL && errcap > 0) {
+    errtxt[0] = '\0';
+  }
+  if (m->err != 0) {
+    if (errtxt != NULL) {
+      snprintf(errtxt, errcap, "request does not fit in %zu bytes", m->cap);
+    }
+    return m->err;
+  }
+  struct nlmsghdr *req = nlm_hdr(m);
+  req->nlmsg_seq = ++seq;
+  struct sockaddr_nl to = {.nl_family = AF_NETLINK};
+  if (sendto(fd, req, req->nlmsg_len, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
+    int e = errno;
+    if (errtxt != NULL) {
+      snprintf(errtxt, errcap, "netlink send: %s", strerror(e));
+    }
+    return -e;
+  }
+  _Alignas(8) uint8_t rb[8192];
+  for (;;) {
+    ssize_t n = recv(fd, rb, sizeof(rb), 0);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      int e = errno;
+      if (errtxt != NULL) {
+        snprintf(errtxt, errcap, "netlink recv: %s", strerror(e));
+      }
+      return -e;
+    }
+    int left = (int)n;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)rb; NLMSG_OK(h, left);
+         h = NLMSG_NEXT(h, left)) {
+      if (h->nlmsg_seq != req->nlmsg_seq || h->nlmsg_type != NLMSG_ERROR) {
+        continue;
+      }
+      if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
+        return -EBADMSG;
+      }
+      const struct nlmsgerr *e = NLMSG_DATA(h);
+      if (e->error != 0 && errtxt != NULL) {
+        nlm_ext_msg(h, e, errtxt, errcap);
+        if (errtxt[0] == '\0') {
+          snprintf(errtxt, errcap, "%s", strerror(-e->error));
+        }
+      }
+      return e->error;
+    }
+  }
+}

@@ -1,0 +1,49 @@
+/*
+ * nlmsg.h - netlink request building and the request/ACK round trip, shared by
+ * the TUN setup (rtnetlink) and the XFRM backend.
+ *
+ * A request lives in one stack struct: header, fixed body, then attributes. Every
+ * append is bounds-checked; the first that does not fit sets a sticky error and
+ * later appends are no-ops, so builders check once (nlm_err) before sending, as
+ * iproute2's addattr_l / strongSwan's netlink_reserve do.
+ */
+#ifndef NLMSG_H
+#define NLMSG_H
+
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NLM_MSG_MAX 4096
+
+typedef struct nlm_msg {
+  _Alignas(8) uint8_t buf[NLM_MSG_MAX];
+  size_t cap;  /* usable bytes of buf (tests shrink it to exercise the bounds) */
+  int err;     /* 0, or -ENOSPC once something did not fit */
+} nlm_msg_t;
+
+/* Start a request of type with flags (NLM_F_REQUEST | NLM_F_ACK are added). */
+struct nlmsghdr *nlm_init(nlm_msg_t *m, uint16_t type, uint16_t flags);
+/* Append a zeroed fixed body of len bytes (aligned); NULL on overflow. */
+void *nlm_body(nlm_msg_t *m, size_t len);
+/* Append an attribute (struct rtattr / struct nlattr share the layout); returns a
+ * pointer to its payload or NULL (sticky -ENOSPC). data may be NULL (zeroed). */
+void *nlm_attr(nlm_msg_t *m, uint16_t type, const void *data, size_t len);
+/* Open a nested attribute; close it with nlm_nest_end() to patch its length. */
+struct rtattr *nlm_nest_begin(nlm_msg_t *m, uint16_t type);
+void nlm_nest_end(nlm_msg_t *m, struct rtattr *nest);
+/* The header of the request in m. */
+struct nlmsghdr *nlm_hdr(nlm_msg_t *m);
+/* 0 or the sticky error. */
+int nlm_err(const nlm_msg_t *m);
+
+/* A netlink socket of protocol proto (NETLINK_ROUTE, NETLINK_XFRM) with extended
+ * ACKs requested. Returns fd or -errno. */
+int nlm_open(int proto);
+/* Send the request and wait for its ACK. Returns 0, the kernel's -errno, or the
+ * error of a failed send/recv. When errtxt is not NULL it receives the kernel's
+ * extended-ACK message if there was one, else strerror of the error ("" on 0). */
+int nlm_talk(int fd, nlm_msg_t *m, char *errtxt, size_t errcap);
+
+#endif /* NLMSG_H */
