@@ -144,6 +144,10 @@ static void send_sa_add(sessmgr_t *sm, const ike_child_prog_t *c, bool in)
 static void eng_child_add(void *ctx, const ike_child_prog_t *c)
 {
   sessmgr_t *sm = ctx;
+  if (sm->ipsec == NULL) {
+    IKE_LOG_WARN("no ipsecmgr: CHILD SA %08x/%08x not installed", c->spi_in, c->spi_out);
+    return;
+  }
   send_sa_add(sm, c, true);
   send_sa_add(sm, c, false);
 }
@@ -168,6 +172,9 @@ static void eng_child_update(void *ctx, uint32_t spi_in, uint32_t spi_out,
                              const ike_path_t *path, bool encap)
 {
   sessmgr_t *sm = ctx;
+  if (sm->ipsec == NULL) {
+    return;
+  }
   Ikegw__Ipsec__Envelope env = IKEGW__IPSEC__ENVELOPE__INIT;
   Ikegw__Ipsec__SaUpdate up = IKEGW__IPSEC__SA_UPDATE__INIT;
   Ikegw__Ipsec__SaId ids[2], *ptrs[2];
@@ -191,6 +198,9 @@ static void eng_child_update(void *ctx, uint32_t spi_in, uint32_t spi_out,
 static void eng_child_del(void *ctx, uint32_t spi_in, uint32_t spi_out)
 {
   sessmgr_t *sm = ctx;
+  if (sm->ipsec == NULL) {
+    return;
+  }
   Ikegw__Ipsec__Envelope env = IKEGW__IPSEC__ENVELOPE__INIT;
   Ikegw__Ipsec__SaDel del = IKEGW__IPSEC__SA_DEL__INIT;
   Ikegw__Ipsec__SaId ids[2], *ptrs[2];

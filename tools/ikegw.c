@@ -186,6 +186,9 @@ int main(int argc, char **argv)
   snprintf(ep, sizeof ep, "ipc://%s/ctl-demux.sock", run);
   arg(c, "--ctl-endpoint");
   arg(c, ep);
+  snprintf(num, sizeof num, "%u", workers);
+  arg(c, "--workers");
+  arg(c, num);
 
   char path[600];
   snprintf(path, sizeof path, "%s/ipsecmgr", bin);
