@@ -97,6 +97,57 @@ static void field_u(show_acc_t *a, Ikegw__Ctl__Record *r, const char *name, uint
   r->n_fields++;
 }
 
+/* "a.b.c.d/n" when the range is a prefix, else "start-end". */
+static void ts_text(const ike_ts_t *ts, char *out, size_t len)
+{
+  int af = ts->type == IKE_TS_IPV4_ADDR_RANGE ? AF_INET : AF_INET6;
+  int alen = af == AF_INET ? 4 : 16, plen = 0;
+  char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+  inet_ntop(af, ts->start, a, sizeof a);
+  while (plen < alen * 8) {
+    int byte = plen / 8, bit = 7 - plen % 8;
+    if (((ts->start[byte] ^ ts->end[byte]) >> bit) & 1) {
+      break;
+    }
+    plen++;
+  }
+  bool prefix = true;
+  for (int i = plen; i < alen * 8; i++) {
+    int byte = i / 8, bit = 7 - i % 8;
+    prefix &= ((ts->start[byte] >> bit) & 1) == 0 && ((ts->end[byte] >> bit) & 1) == 1;
+  }
+  if (prefix) {
+    snprintf(out, len, "%s/%d", a, plen);
+  } else {
+    inet_ntop(af, ts->end, b, sizeof b);
+    snprintf(out, len, "%s-%s", a, b);
+  }
+}
+
+/* Fields child<i>_* of one CHILD SA. */
+static void child_fields(show_acc_t *a, Ikegw__Ctl__Record *r, unsigned i,
+                         const ike_child_info_t *c)
+{
+  /* Field names must outlive the response: a static table per index. */
+  static char names[4][8][24];
+  static const char *suffix[8] = {"spi_in", "spi_out", "encr", "encr_bits",
+                                  "integ", "encap", "ts_local", "ts_remote"};
+  for (int k = 0; k < 8; k++) {
+    snprintf(names[i][k], sizeof names[i][k], "child%u_%s", i, suffix[k]);
+  }
+  char ts[80];
+  field_u(a, r, names[i][0], c->spi_in);
+  field_u(a, r, names[i][1], c->spi_out);
+  field_u(a, r, names[i][2], c->suite.encr);
+  field_u(a, r, names[i][3], c->suite.encr_bits);
+  field_u(a, r, names[i][4], c->suite.integ);
+  field_u(a, r, names[i][5], c->encap);
+  ts_text(&c->ts_local, ts, sizeof ts);
+  field_s(a, r, names[i][6], ts);
+  ts_text(&c->ts_remote, ts, sizeof ts);
+  field_s(a, r, names[i][7], ts);
+}
+
 static void add_record(void *arg, const ike_sa_info_t *in)
 {
   show_acc_t *a = arg;
@@ -134,6 +185,9 @@ static void add_record(void *arg, const ike_sa_info_t *in)
   field_s(a, r, "local_addr", buf);
   field_u(a, r, "local_port", port);
   field_s(a, r, "peer_id", in->peer_id);
+  field_s(a, r, "template", in->tmpl);
+  field_s(a, r, "local_id", in->local_id[0] ? in->local_id : buf);
+  field_u(a, r, "mobike_updates", in->mobike_updates);
   field_u(a, r, "encr", in->suite.encr);
   field_u(a, r, "encr_bits", in->suite.encr_bits);
   field_u(a, r, "integ", in->suite.integ);
@@ -153,14 +207,8 @@ static void add_record(void *arg, const ike_sa_info_t *in)
   field_u(a, r, "age_s", in->age_s);
   field_u(a, r, "lifetime_s", in->lifetime_s);
   field_u(a, r, "child_count", in->n_child);
-  static const char *cin[4] = {"child0_spi_in", "child1_spi_in", "child2_spi_in", "child3_spi_in"};
-  static const char *cout[4] = {"child0_spi_out", "child1_spi_out", "child2_spi_out",
-                                "child3_spi_out"};
-  static const char *cenc[4] = {"child0_encr", "child1_encr", "child2_encr", "child3_encr"};
   for (unsigned i = 0; i < in->n_child; i++) {
-    field_u(a, r, cin[i], in->child[i].spi_in);
-    field_u(a, r, cout[i], in->child[i].spi_out);
-    field_u(a, r, cenc[i], in->child[i].suite.encr);
+    child_fields(a, r, i, &in->child[i]);
   }
   a->children += in->n_child;
 }

@@ -338,6 +338,9 @@ void ike_engine_foreach_sa(const ike_engine_t *e,
     in.nat_local = sa->nat_local;
     in.mobike = sa->mobike;
     in.peer_id = sa->peer_id;
+    in.tmpl = ike_sa_tmpl(e, sa)->name;
+    in.local_id = ike_sa_tmpl(e, sa)->local_id.value;
+    in.mobike_updates = sa->mobike_updates;
     in.vip4 = sa->vip4;
     in.age_s = (e->now_ms - sa->created_ms) / 1000u;
     in.lifetime_s = ike_sa_tmpl(e, sa)->ike_lifetime_s;
@@ -348,6 +351,10 @@ void ike_engine_foreach_sa(const ike_engine_t *e,
         in.child[in.n_child].spi_out = c->spi_out;
         in.child[in.n_child].suite = c->suite;
         in.child[in.n_child].age_s = (e->now_ms - c->created_ms) / 1000u;
+        in.child[in.n_child].lifetime_s = ike_sa_tmpl(e, sa)->child_lifetime_s;
+        in.child[in.n_child].encap = sa->natt;
+        in.child[in.n_child].ts_local = c->ts_local;
+        in.child[in.n_child].ts_remote = c->ts_remote;
         in.n_child++;
       }
     }

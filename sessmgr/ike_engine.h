@@ -83,6 +83,15 @@ void ike_engine_child_expire(ike_engine_t *e, uint32_t spi_in, bool hard,
 const ike_stats_t *ike_engine_stats(const ike_engine_t *e);
 /* Number of IKE SAs (established and half-open). */
 size_t ike_engine_sa_count(const ike_engine_t *e);
+/* A plain snapshot of one CHILD SA for show output. */
+typedef struct ike_child_info {
+  uint32_t spi_in, spi_out;
+  ike_suite_t suite;
+  uint64_t age_s, lifetime_s;
+  bool encap;                     /* ESP in UDP */
+  ike_ts_t ts_local, ts_remote;
+} ike_child_info_t;
+
 /* A plain snapshot of one IKE SA for show output. */
 typedef struct ike_sa_info {
   uint64_t spi_i, spi_r;          /* initiator's SPI, ours */
@@ -92,14 +101,13 @@ typedef struct ike_sa_info {
   bool natt, nat_peer, nat_local; /* port 4500 in use; NAT in front of peer / us */
   bool mobike;                    /* MOBIKE negotiated ("Mobike Supported") */
   const char *peer_id;            /* printable IDi */
+  const char *tmpl;               /* crypto template name */
+  uint32_t mobike_updates;        /* UPDATE_SA_ADDRESSES applied */
   uint32_t vip4;                  /* virtual IPv4 (host order), 0 = none */
   uint64_t age_s, lifetime_s;     /* seconds since creation; configured lifetime */
   unsigned n_child;
-  struct {
-    uint32_t spi_in, spi_out;
-    ike_suite_t suite;
-    uint64_t age_s;
-  } child[4];
+  const char *local_id;           /* configured local ID, "" = our address */
+  ike_child_info_t child[4];
 } ike_sa_info_t;
 
 /* Visit every IKE SA (established ones and those being deleted). */

@@ -93,6 +93,7 @@ typedef struct ike_sa {
   uint8_t cookie2[16];             /* COOKIE2 of the in-flight check */
   bool rrc_pending;                /* return routability check waits for req */
   uint32_t mobike_last_id;         /* Message ID of the newest update applied */
+  uint32_t mobike_updates;         /* updates applied (show output) */
   uint64_t created_ms, last_rx_ms, dpd_next_ms, expire_ms;
   ike_child_t child[IKE_MAX_CHILD];
   ike_halfopen_t *ho;

@@ -76,6 +76,7 @@ static void apply_update(ike_engine_t *e, ike_sa_t *sa, const ike_rx_t *rx,
   sa->nat_peer = nat_peer;
   sa->nat_local = nat_local;
   sa->mobike_last_id = rx->h.msg_id;
+  sa->mobike_updates++;
   for (int i = 0; i < IKE_MAX_CHILD; i++) {
     ike_child_t *c = &sa->child[i];
     if (c->used) {

@@ -152,6 +152,9 @@ static void to_view(const Ikegw__Ctl__Record *r, ike_sa_view_t *v)
   fs(r, "local_addr", v->local_addr, sizeof v->local_addr);
   v->local_port = (uint16_t)fu(r, "local_port");
   fs(r, "peer_id", v->peer_id, sizeof v->peer_id);
+  fs(r, "template", v->tmpl, sizeof v->tmpl);
+  fs(r, "local_id", v->local_id, sizeof v->local_id);
+  v->mobike_updates = (uint32_t)fu(r, "mobike_updates");
   v->encr = (uint16_t)fu(r, "encr");
   v->keylen = (uint16_t)fu(r, "encr_bits");
   v->prf = (uint16_t)fu(r, "prf");
@@ -173,6 +176,16 @@ static void to_view(const Ikegw__Ctl__Record *r, ike_sa_view_t *v)
     v->child[i].spi_out = (uint32_t)fu(r, k);
     snprintf(k, sizeof k, "child%u_encr", i);
     v->child[i].encr = (uint16_t)fu(r, k);
+    snprintf(k, sizeof k, "child%u_encr_bits", i);
+    v->child[i].keylen = (uint16_t)fu(r, k);
+    snprintf(k, sizeof k, "child%u_integ", i);
+    v->child[i].integ = (uint16_t)fu(r, k);
+    snprintf(k, sizeof k, "child%u_encap", i);
+    v->child[i].udp_encap = (uint8_t)fu(r, k);
+    snprintf(k, sizeof k, "child%u_ts_local", i);
+    fs(r, k, v->child[i].ts_local, sizeof v->child[i].ts_local);
+    snprintf(k, sizeof k, "child%u_ts_remote", i);
+    fs(r, k, v->child[i].ts_remote, sizeof v->child[i].ts_remote);
     v->n_child++;
   }
 }
