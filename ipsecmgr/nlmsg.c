@@ -166,7 +166,7 @@ int nlm_talk(int fd, nlm_msg_t *m, char *errtxt, size_t errcap)
       }
       return -e;
     }
-    int left = (int)n;
+    unsigned int left = (unsigned int)n;
     for (struct nlmsghdr *h = (struct nlmsghdr *)rb; NLMSG_OK(h, left);
          h = NLMSG_NEXT(h, left)) {
       if (h->nlmsg_seq != req->nlmsg_seq || h->nlmsg_type != NLMSG_ERROR) {
