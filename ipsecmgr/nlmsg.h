@@ -19,7 +19,7 @@
 
 typedef struct nlm_msg {
   _Alignas(8) uint8_t buf[NLM_MSG_MAX];
-  size_t cap;  /* usable bytes of buf (tests shrink it to exercise the bounds) */
+  size_t cap;  /* usable bytes of buf (nlm_init sets sizeof(buf); may be lowered after) */
   int err;     /* 0, or -ENOSPC once something did not fit */
 } nlm_msg_t;
 
