@@ -1356,6 +1356,9 @@ static int apply_tokens(pctx_t *p) {
       return r;
     }
     if (p->cur->mode == IKE_CFG_M_CONFIG) {
+      if ((tok_is(p, 0, "no") || tok_is(p, 0, "default")) && p->ntok > 1) {
+        return perr(p, "unknown command '%s %s'", p->tok[0], p->tok[1]);
+      }
       return perr(p, "unknown command '%s'", p->tok[0]);
     }
     if (pop_mode(p) != 0) {

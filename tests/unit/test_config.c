@@ -272,6 +272,8 @@ static const bad_t bad_rows[] = {
     {"config\n\x01\n", "t.conf:2: control character 0x01 in line"},
     {"config\n  datapath \"xfrm\"x\n", "t.conf:2: text after closing quote"},
     {"config\nend\nend\n", "t.conf:3: 'end' outside any block"},
+    {"config\n  default datapath\n", "t.conf:2: unknown command 'default datapath'"},
+    {T4 "no frobnicate\n", "t.conf:5: unknown command 'no frobnicate'"},
 };
 
 static void test_bad_lines(void **state) {
