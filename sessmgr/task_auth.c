@@ -186,6 +186,23 @@ static int put_cp(ike_engine_t *e, ike_sa_t *sa, const ike_cfg_template_t *t,
   return 0;
 }
 
+/* INITIAL_CONTACT (RFC 7296 3.10.1): the peer lost its state, so our other
+ * IKE SAs with the same identity are stale; remove them without a Delete.
+ * Only this worker's SAs are seen; another worker's stale SA dies by DPD. */
+static void initial_contact(ike_engine_t *e, const ike_sa_t *sa)
+{
+  for (size_t j = 0; j < e->cap; j++) {
+    ike_sa_t *o = e->tab[j];
+    if (o != NULL && o != sa && o->state == IKE_SA_ESTABLISHED &&
+        o->peer_id_type == sa->peer_id_type && strcmp(o->peer_id, sa->peer_id) == 0) {
+      IKE_LOG_INFO("SPI %016llx: replaced by INITIAL_CONTACT of SPI %016llx",
+                   (unsigned long long)o->spi_r, (unsigned long long)sa->spi_r);
+      ike_sa_destroy(e, o);
+      j--; /* backward-shift deletion may move another SA into slot j */
+    }
+  }
+}
+
 static void auth_failed(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx,
                         uint64_t *counter)
 {
@@ -227,6 +244,9 @@ void ike_task_auth_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx)
   }
   sa->peer_id_type = idi.type;
   id_text(&idi, sa->peer_id, sizeof sa->peer_id);
+  if (r.initial_contact) {
+    initial_contact(e, sa);
+  }
   /* The client floats to port 4500 here (RFC 3948, RFC 4555 requires it with
    * MOBIKE): the SA follows the authenticated request. */
   sa->path = *rx->path;

@@ -23,7 +23,7 @@ typedef struct init_req {
   bool sig_hash, frag;
 } init_req_t;
 
-static int collect(const ike_chain_t *c, init_req_t *r)
+static int collect(ike_engine_t *e, const ike_chain_t *c, init_req_t *r)
 {
   memset(r, 0, sizeof *r);
   for (unsigned i = 0; i < c->n; i++) {
@@ -43,6 +43,7 @@ static int collect(const ike_chain_t *c, init_req_t *r)
       if (ike_pld_notify(p, &n) != 0) {
         return -IKE_E_BAD_SYNTAX;
       }
+      ike_stats_notify(&e->stats, n.type, 0);
       if (n.type == IKE_N_COOKIE && r->cookie == NULL && r->n_notify < 8) {
         r->notify[r->n_notify] = n;
         r->cookie = &r->notify[r->n_notify++];
@@ -191,13 +192,20 @@ void ike_task_init_r(ike_engine_t *e, ike_rx_t *rx)
                 old->ho->init_rsp_len);
     return;
   }
-  if (collect(&rx->chain, &r) != 0 || ike_pld_sa(r.sa, &offer) != 0 ||
+  if (collect(e, &rx->chain, &r) != 0 || ike_pld_sa(r.sa, &offer) != 0 ||
       ike_pld_ke(r.ke, &ke) != 0 || ike_pld_nonce(r.nonce, &ni) != 0) {
     /* Unauthenticated garbage: drop, never answer (2.21.1). */
     IKE_STAT(e, fail_parse);
     return;
   }
   if (!cookie_ok(e, rx, &r, &ni, t)) {
+    return;
+  }
+  /* Even with valid cookies, half-open state is bounded: beyond ten times the
+   * cookie threshold (at least 10000) new requests are dropped. */
+  size_t hard = t->cookie_threshold ? (size_t)t->cookie_threshold * 10u : 10000u;
+  if (e->n_halfopen >= (hard < 10000u ? 10000u : hard)) {
+    IKE_STAT(e, fail_half_open_limit);
     return;
   }
   if (ike_proposal_select(t->ike_tsets, t->n_ike_tsets, &offer, IKE_PROTO_IKE,

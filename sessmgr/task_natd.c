@@ -78,4 +78,5 @@ void ike_natd_put(ike_mb_t *mb, uint64_t spi_i, uint64_t spi_r,
   ike_put_notify(mb, 0, NULL, 0, IKE_N_NAT_DETECTION_SOURCE_IP, h, sizeof h);
   ike_natd_hash(spi_i, spi_r, &path->peer, h);
   ike_put_notify(mb, 0, NULL, 0, IKE_N_NAT_DETECTION_DESTINATION_IP, h, sizeof h);
+  /* Counted by the caller (ike_stats_notify) where it has the stats. */
 }
