@@ -50,4 +50,49 @@ char *ike_cfg_addr_str(const ike_cfg_addr_t *a, char *buf, size_t len);
  * "ip-addr" it returns IKE_ID_IPV4_ADDR; the caller refines by address family. */
 uint8_t ike_cfg_id_type_by_name(const char *s);
 
+/* ---- the reader's shared state (ike_config.c, ike_config_tmpl.c) ------------- */
+
+#define IKE_CFG_MAX_TOKENS 40 /* words per line */
+#define IKE_CFG_NOT_MINE 1    /* handler result: command unknown in this mode */
+
+/* The state of one line being applied. */
+typedef struct ike_cfg_pctx {
+  ike_config_t *cfg;            /* config being changed */
+  ike_cfg_cursor_t *cur;        /* mode, block indexes, line number */
+  char *err;                    /* message buffer */
+  size_t errlen;
+  int ntok;                     /* words of the line */
+  char *tok[IKE_CFG_MAX_TOKENS];
+  char buf[IKE_CFG_LINE_MAX + 1]; /* the line, split in place */
+} ike_cfg_pctx_t;
+
+/* Write "name:line: reason" into p->err; returns -1. */
+int ike_cfg_perr_at(ike_cfg_pctx_t *p, uint32_t line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The same at the current line. */
+#define ike_cfg_perr(p, ...) ike_cfg_perr_at((p), (p)->cur->line, __VA_ARGS__)
+/* 1 if word i exists and equals s. */
+int ike_cfg_tok_is(const ike_cfg_pctx_t *p, int i, const char *s);
+/* Copy a non-empty src into dst[cap] (zero-padded); -1 with a message if it does not fit. */
+int ike_cfg_set_str(ike_cfg_pctx_t *p, char *dst, size_t cap, const char *src, const char *what);
+/* Same for a name (letters, digits, '-', '_', '.'), IKE_CFG_NAME_MAX. */
+int ike_cfg_set_name(ike_cfg_pctx_t *p, char *dst, const char *src, const char *what);
+/* Decimal number in [lo, hi]; -1 with "what: 'x' ..." otherwise. */
+int ike_cfg_get_num(ike_cfg_pctx_t *p, const char *s, uint64_t lo, uint64_t hi, const char *what,
+                    uint64_t *out);
+int ike_cfg_get_u32(ike_cfg_pctx_t *p, const char *s, uint32_t lo, uint32_t hi, const char *what,
+                    uint32_t *out);
+/* Exactly n words, else -1 with "usage: <usage>". */
+int ike_cfg_want(ike_cfg_pctx_t *p, int n, const char *usage);
+/* Index of a transform set / pool of context ctx, or -1. */
+int ike_cfg_find_tset(const ike_config_t *c, uint8_t ctx, const char *name);
+int ike_cfg_find_pool(const ike_config_t *c, uint8_t ctx, const char *name);
+/* The template of the current block. */
+ike_cfg_template_t *ike_cfg_cur_tmpl(ike_cfg_pctx_t *p);
+/* Reset a template's IKE (ike = 1) or ESP transform sets to the built-in ones. */
+void ike_cfg_tmpl_default_tsets(ike_cfg_template_t *t, int ike);
+/* Mode handlers: 0, -1 (error set) or IKE_CFG_NOT_MINE. */
+int ike_cfg_h_template(ike_cfg_pctx_t *p);
+int ike_cfg_h_payload(ike_cfg_pctx_t *p);
+
 #endif /* IKE_CONFIG_INT_H */
