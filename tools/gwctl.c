@@ -19,6 +19,7 @@
 #include "ikegw_ctl.pb-c.h"
 
 #include "ike_config.h"
+#include "ike_ctlc.h"
 #include "ike_show.h"
 #include "ike_stats.h"
 
@@ -30,79 +31,31 @@ static int json;
 
 static int workers(void)
 {
-  char path[300];
-  snprintf(path, sizeof path, "%s/workers", run_dir);
-  FILE *f = fopen(path, "r");
-  int n = 0;
-  if (f == NULL || fscanf(f, "%d", &n) != 1) {
-    fprintf(stderr, "gwctl: no running gateway under %s (%s missing)\n", run_dir, path);
-    if (f) {
-      fclose(f);
-    }
+  int n = ike_ctlc_workers(run_dir);
+  if (n < 0) {
+    fprintf(stderr, "gwctl: no running gateway under %s (%s/workers missing)\n", run_dir,
+            run_dir);
     exit(1);
   }
-  fclose(f);
   return n;
 }
 
 /* Send env to sessmgr slot and wait for the answer (caller frees). */
 static Ikegw__Ctl__Envelope *ask(int slot, Ikegw__Ctl__Envelope *env)
 {
-  char ep[320];
-  snprintf(ep, sizeof ep, "ipc://%s/ctl-sessmgr-%d.sock", run_dir, slot);
-  void *s = zmq_socket(zctx, ZMQ_DEALER);
-  int linger = 0;
-  zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-  zmq_connect(s, ep);
-  size_t len = protobuf_c_message_get_packed_size(&env->base);
-  uint8_t *buf = malloc(len ? len : 1);
-  protobuf_c_message_pack(&env->base, buf);
-  zmq_send(s, buf, len, 0);
-  free(buf);
-  zmq_pollitem_t pi = {.socket = s, .events = ZMQ_POLLIN};
-  Ikegw__Ctl__Envelope *rsp = NULL;
-  if (zmq_poll(&pi, 1, TIMEOUT_MS) == 1) {
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    if (zmq_msg_recv(&m, s, 0) >= 0) {
-      rsp = ikegw__ctl__envelope__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
-    }
-    zmq_msg_close(&m);
-  }
+  Ikegw__Ctl__Envelope *rsp = ike_ctlc_ask(zctx, run_dir, slot, env, TIMEOUT_MS);
   if (rsp == NULL) {
-    fprintf(stderr, "gwctl: sessmgr %d did not answer at %s\n", slot, ep);
+    fprintf(stderr, "gwctl: sessmgr %d did not answer (%s)\n", slot, run_dir);
   }
-  zmq_close(s);
   return rsp;
 }
 
 static int show_stats(int bulk)
 {
   ike_stats_t total;
-  ike_stats_reset(&total);
-  int n = workers(), bad = 0;
-  for (int s = 0; s < n; s++) {
-    Ikegw__Ctl__Envelope env = IKEGW__CTL__ENVELOPE__INIT;
-    Ikegw__Ctl__StatsRequest rq = IKEGW__CTL__STATS_REQUEST__INIT;
-    rq.prefix = "";
-    env.id = 1;
-    env.msg_case = IKEGW__CTL__ENVELOPE__MSG_STATS_REQUEST;
-    env.stats_request = &rq;
-    Ikegw__Ctl__Envelope *r = ask(s, &env);
-    if (r == NULL || r->msg_case != IKEGW__CTL__ENVELOPE__MSG_STATS_RESPONSE) {
-      bad++;
-      continue;
-    }
-    ike_stats_t one;
-    ike_stats_reset(&one);
-    for (size_t i = 0; i < r->stats_response->n_counters; i++) {
-      int k = ike_stats_find(r->stats_response->counters[i]->name);
-      if (k >= 0) {
-        ike_stats_set(&one, (size_t)k, r->stats_response->counters[i]->value);
-      }
-    }
-    ike_stats_add(&total, &one);
-    ikegw__ctl__envelope__free_unpacked(r, NULL);
+  int bad = ike_ctlc_stats_total(zctx, run_dir, workers(), &total, TIMEOUT_MS);
+  if (bad > 0) {
+    fprintf(stderr, "gwctl: %d sessmgr(s) did not answer; totals are partial\n", bad);
   }
   ike_out_t o;
   ike_out_file(&o, stdout);

@@ -19,7 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <zmq.h>
+
 #include "ike_config.h"
+#include "ike_ctlc.h"
+#include "ike_show.h"
 
 #define MAX_CHILD 70
 
@@ -40,6 +44,31 @@ static void on_stop(int sig)
 {
   (void)sig;
   stopping = 1;
+}
+
+/* Append one row of the seed's bulk statistics, aggregated over all
+ * sessmgrs, to the configured CSV file (header first if the file is new). */
+static void bulkstats_row(void *zctx, const char *run, int workers, const char *file)
+{
+  ike_stats_t total;
+  if (ike_ctlc_stats_total(zctx, run, workers, &total, 2000) != 0) {
+    fprintf(stderr, "ikegw: bulkstats: not every sessmgr answered; row skipped\n");
+    return;
+  }
+  struct stat st;
+  bool fresh = stat(file, &st) != 0 || st.st_size == 0;
+  FILE *f = fopen(file, "a");
+  if (f == NULL) {
+    fprintf(stderr, "ikegw: bulkstats: cannot write %s: %s\n", file, strerror(errno));
+    return;
+  }
+  ike_out_t o;
+  ike_out_file(&o, f);
+  if (fresh) {
+    ike_show_bulkstats_csv_header(&o);
+  }
+  ike_show_bulkstats_csv_row(&o, time(NULL), &total);
+  fclose(f);
 }
 
 static void arg(child_t *c, const char *a)
@@ -99,8 +128,12 @@ static void stop_all(void)
 static child_t *new_child(const char *bin, const char *prog, const char *name)
 {
   child_t *c = &kids[n_kids++];
-  char path[512];
-  snprintf(path, sizeof path, "%s/%s", bin, prog);
+  char path[1024];
+  int n = snprintf(path, sizeof path, "%s/%s", bin, prog);
+  if (n < 0 || (size_t)n >= sizeof path) {
+    fprintf(stderr, "ikegw: path too long: %s/%s\n", bin, prog);
+    exit(1);
+  }
   arg(c, path);
   c->name = strdup(name);
   return c;
@@ -258,9 +291,15 @@ int main(int argc, char **argv)
   }
   fprintf(stderr, "ikegw: running demux, %s%u sessmgr(s); control in %s\n",
           have_ipsec ? "ipsecmgr, " : "", workers, run);
+  void *zctx = zmq_ctx_new();
+  time_t next_bulk = time(NULL) + cfg.bulkstats_interval_s;
   while (!stopping) {
     pid_t pid = waitpid(-1, &st, WNOHANG);
     time_t now = time(NULL);
+    if (cfg.bulkstats_interval_s != 0 && cfg.bulkstats_file[0] != '\0' && now >= next_bulk) {
+      bulkstats_row(zctx, run, (int)workers, cfg.bulkstats_file);
+      next_bulk = now + cfg.bulkstats_interval_s;
+    }
     for (int i = 0; i < n_kids; i++) {
       child_t *k = &kids[i];
       if (pid > 0 && k->pid == pid) {
@@ -283,5 +322,6 @@ int main(int argc, char **argv)
   }
   fprintf(stderr, "ikegw: stopping\n");
   stop_all();
+  zmq_ctx_term(zctx);
   return 0;
 }
