@@ -340,8 +340,9 @@ const ike_cfg_pool_t *ike_config_template_pool(const ike_config_t *cfg,
                                                const ike_cfg_template_t *t, int family);
 
 /* The remote PSK for a peer ID (type IKE_ID_*, raw value bytes as in the ID
- * payload; IP IDs as 4/16 address bytes): the entry whose id matches exactly,
- * else the default entry (id.type 0), else NULL. */
+ * payload; IP IDs as 4/16 address bytes; for IKE_ID_DER_ASN1_DN the engine passes
+ * the DN rendered as RFC 4514 text, compared byte for byte): the entry whose id
+ * matches, else the default entry (id.type 0), else the local PSK, else NULL. */
 const char *ike_config_remote_psk(const ike_cfg_template_t *t, uint8_t id_type,
                                   const uint8_t *id, size_t id_len);
 /* The PSK we sign our AUTH with for this peer: local_psk if set, else the remote
