@@ -451,7 +451,10 @@ void ike_client_gw_request(ike_client_t *c, cli_sa_t *sa, const uint8_t *pkt,
     return;
   }
   c->info.rcvd++;
-  c->info.gw_requests++;
+  if (h->msg_id >= sa->seen_next) {
+    c->info.gw_requests++; /* a new one, not a retransmission we ignored */
+    sa->seen_next = h->msg_id + 1;
+  }
   ike_client_notes(chain, c->info.gw_notify, &c->info.n_gw_notify);
   if (c->answer == IKE_CLIENT_SILENT) {
     return;

@@ -36,6 +36,7 @@ typedef struct cli_sa {
   ike_sk_dir_t sk_out, sk_in;   /* us -> gateway, gateway -> us */
   uint32_t next_id;             /* Message ID of our next request */
   uint32_t peer_next_id;        /* next request ID expected from the gateway */
+  uint32_t seen_next;           /* above the highest request ID seen (counting) */
   uint8_t *rsp;                 /* our last response to the gateway (cache) */
   size_t rsp_len;
   uint32_t rsp_id;

@@ -121,12 +121,48 @@ static void follow_nat(ike_engine_t *e, ike_sa_t *sa, const ike_rx_t *rx)
   }
 }
 
+/* A request older than the one whose response we cache (RFC 7296 2.2: it
+ * cannot be answered). If it is an authentic UPDATE_SA_ADDRESSES of a MOBIKE
+ * SA, count it as RFC 4555 3.5 sees it: older than the newest update applied
+ * (stale) or a late copy of that update; nothing changes either way. */
+static void old_request(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx)
+{
+  if (!sa->mobike || decrypt(e, sa, rx) != 0) {
+    IKE_STAT(e, fail_msgid);
+    return;
+  }
+  for (unsigned i = 0; i < rx->chain.n; i++) {
+    ike_notify_pld_t n;
+    if (rx->chain.pld[i].type == IKE_PLD_NOTIFY &&
+        ike_pld_notify(&rx->chain.pld[i], &n) == 0 &&
+        n.type == IKE_N_UPDATE_SA_ADDRESSES) {
+      if (rx->h.msg_id < sa->mobike_last_id) {
+        IKE_STAT(e, mobike_update_stale);
+        return;
+      }
+      if (rx->h.msg_id == sa->mobike_last_id) {
+        IKE_STAT(e, mobike_update_retransmit);
+        return;
+      }
+      break;
+    }
+  }
+  IKE_STAT(e, fail_msgid);
+}
+
 static void handle_request(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx)
 {
   if (sa->rsp != NULL && rx->h.msg_id == sa->rsp_id && sa->peer_next_id == rx->h.msg_id + 1) {
     /* A retransmission: the same bytes again, where it came from (2.1). */
     IKE_STAT(e, retrans_rsp_sent);
+    if (sa->rsp_update) {
+      IKE_STAT(e, mobike_update_retransmit); /* not applied again */
+    }
     e->ops.send(e->ctx, rx->path, rx->natt, sa->rsp, sa->rsp_len);
+    return;
+  }
+  if (rx->h.msg_id < sa->peer_next_id) {
+    old_request(e, sa, rx);
     return;
   }
   if (rx->h.msg_id != sa->peer_next_id) {

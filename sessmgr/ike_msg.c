@@ -65,6 +65,7 @@ void ike_msg_respond(ike_engine_t *e, ike_sa_t *sa, const ike_rx_t *rx,
     sa->rsp = copy;
     sa->rsp_len = len;
     sa->rsp_id = rx->h.msg_id;
+    sa->rsp_update = false; /* set by the INFORMATIONAL task after this */
   }
   sa->peer_next_id = rx->h.msg_id + 1;
   ike_stats_exchange(&e->stats, h.exchange, 1, 1);

@@ -83,6 +83,7 @@ typedef struct ike_sa {
   uint8_t *rsp;
   size_t rsp_len;
   uint32_t rsp_id;
+  bool rsp_update;                 /* the cached response applied a MOBIKE update */
   /* Our in-flight request. */
   uint8_t *req;
   size_t req_len;

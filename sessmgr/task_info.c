@@ -26,7 +26,7 @@ static void child_remove(ike_engine_t *e, ike_child_t *c)
 void ike_task_info_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx)
 {
   ike_tx_t tx;
-  bool del_ike = false, rrc = false;
+  bool del_ike = false, rrc = false, moved = false;
   uint32_t del_in[IKE_MAX_CHILD];
   uint16_t n_del = 0;
   ike_tx_init(&tx);
@@ -52,12 +52,13 @@ void ike_task_info_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx)
     }
   }
   if (!del_ike) {
-    ike_task_mobike_r(e, sa, rx, &tx, &rrc);
+    moved = ike_task_mobike_r(e, sa, rx, &tx, &rrc);
   }
   if (n_del > 0) {
     ike_put_delete(&tx.mb, IKE_PROTO_ESP, 4, del_in, n_del);
   }
   ike_msg_respond(e, sa, rx, &tx);
+  sa->rsp_update = moved; /* a retransmission of it counts as an update retransmit */
   if (del_ike) {
     IKE_LOG_INFO("SPI %016llx: deleted by the peer", (unsigned long long)sa->spi_r);
     ike_sa_destroy(e, sa);
