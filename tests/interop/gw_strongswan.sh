@@ -6,7 +6,7 @@
 #       env: GW_PSK (psk), GW_DPD (DPD interval, e.g. 2s; default off), GW_MOBIKE (yes)
 #   gw_stop
 #   gw_show_sas_json        normalized JSON array (see sas.py) of the gateway's IKE SAs
-#   gw_clear_sa [ID]        delete one IKE SA (id from gw_show_sas_json) or all
+#   gw_clear_sa [SPI]       delete one IKE SA (either SPI, hex) or all
 #   gw_counter NAME         a MOBIKE/IKE counter of the gateway, or "n/a"
 #   gw_pids                 pids of every gateway process (for CPU accounting)
 
@@ -79,9 +79,13 @@ gw_stop() { kill_pid "$(swan_pid gw)"; }
 
 gw_show_sas_json() { swan_sas_json gw; }
 
+# gw_clear_sa [SPI]: one IKE SA by either of its SPIs (hex), or all.
 gw_clear_sa() {
+  local id
   if [ -n "${1:-}" ]; then
-    swan gw --terminate --ike-id "$1" --timeout 10 >>"$CASE_DIR/gw/swanctl.out" 2>&1
+    id=$(gw_show_sas_json | jq -r --arg s "$1" '.[] | select(.spi_i == $s or .spi_r == $s) | .id')
+    [ -n "$id" ] || return 1
+    swan gw --terminate --ike-id "$id" --timeout 10 >>"$CASE_DIR/gw/swanctl.out" 2>&1
   else
     swan gw --terminate --ike rw --timeout 10 >>"$CASE_DIR/gw/swanctl.out" 2>&1
   fi

@@ -48,8 +48,18 @@ declare -a IOP_NS=()     # namespaces to delete on exit
 
 log() { printf '%s %s\n' "$(date +%H:%M:%S.%3N)" "$*" >>"$CASE_DIR/case.log"; [ -n "${IOP_VERBOSE:-}" ] && printf '%s\n' "$*" >&2; return 0; }
 
-# fail REASON: record the reason and stop the case (the EXIT trap cleans up).
-fail() { printf '%s\n' "$*" >"$CASE_DIR/reason"; log "FAIL: $*"; exit 1; }
+# fail REASON: record the reason and stop the case (the EXIT trap cleans up). A charon of
+# this case that died meanwhile is named: its death is usually the real cause.
+fail() {
+  local msg=$* f inst
+  for f in "$CASE_DIR"/*/charon.pid; do
+    [ -f "$f" ] || continue
+    inst=$(basename "$(dirname "$f")")
+    kill -0 "$(cat "$f")" 2>/dev/null && continue
+    msg="$msg [charon $inst is gone: $(grep -h 'SIGTERM\|SIGKILL\|SIGSEGV\|killing ourself' "$CASE_DIR/$inst/charon.log" | tail -n 1 | cut -c1-60)]"
+  done
+  printf '%s\n' "$msg" >"$CASE_DIR/reason"; log "FAIL: $msg"; exit 1
+}
 
 # skip REASON
 skip() { printf '%s\n' "$*" >"$CASE_DIR/reason"; log "SKIP: $*"; exit 77; }
@@ -196,11 +206,17 @@ topo_setup() {
   log "topology up: $n client(s)${nat:+, nat}"
 }
 
-# client_to_nat N [SLOT]: give client N its NAT-side address and a default route via the
-# NAT (metric 100: a direct 192.0.2.0/24 route, while present, still wins).
+# client_nat_up N [SLOT]: give client N its NAT-side address and a default route via the
+# NAT (metric 100: a direct 192.0.2.0/24 route, while present, still wins). Packets from
+# the NAT-side address always leave through the NAT (source routing, table 100): without
+# it, an IKE packet strongSwan still sends from that address would leave directly, un-NATed,
+# once the direct path is back, and the gateway's answer would go nowhere.
 client_nat_up() {
   ip -n "$P-cl$1" addr add "$(client_nat_addr "$1" "${2:-1}")/24" dev eth1 || fail "nat addr"
   ip -n "$P-cl$1" route replace default via 10.99.0.1 dev eth1 metric 100 || fail "nat route"
+  ip -n "$P-cl$1" route replace default via 10.99.0.1 dev eth1 table 100 || fail "nat route (table 100)"
+  ip -n "$P-cl$1" rule show | grep -q "from 10.99.0.0/24 lookup 100" \
+    || ip -n "$P-cl$1" rule add from 10.99.0.0/24 lookup 100 pref 100 || fail "nat rule"
 }
 
 # client_use_nat N: client N reaches the gateway only through the NAT namespace.
@@ -250,6 +266,7 @@ charon {
     daemon { default = -1 }
     auth { default = -1 }
   }
+  $( [ "$2" = gw ] && echo "interfaces_use = br0" )
   plugins {
     vici { socket = unix://$d/charon.vici }
     kernel-libipsec { load = yes }
@@ -271,10 +288,14 @@ swan_start() {
   [ -f "$d/swanctl/swanctl.conf" ] || : >"$d/swanctl/swanctl.conf"
   swan_conf_write "$inst" "$role"
   echo "$ns" >"$d/netns"
+  # charon runs through a symlink whose name and path do not contain "charon": other
+  # people's `pkill -f charon` on a shared machine then leaves the test's daemons alone.
+  local bin=$IOP_RUN_DIR/.bin/iop-ikev2d
+  [ -L "$bin" ] || { mkdir -p "$IOP_RUN_DIR/.bin"; ln -sf "$CHARON" "$bin"; }
   # ip netns exec → unshare (own mount namespace) → sh → exec charon: one pid throughout.
   bg_start "$inst-charon" ip netns exec "$P-$ns" unshare --mount --propagation private \
     sh -c 'mount --bind "$1" /run && exec env STRONGSWAN_CONF="$2" SWANCTL_DIR="$3" "$4"' \
-    sh "$d/run" "$d/strongswan.conf" "$d/swanctl" "$CHARON"
+    sh "$d/run" "$d/strongswan.conf" "$d/swanctl" "$bin"
   echo "$(cat "$CASE_DIR/$inst-charon.pid")" >"$d/charon.pid"
   wait_until 10 test -S "$d/charon.vici" || fail "charon $inst: no vici socket (see $d/charon.log)"
   wait_until 10 swan "$inst" --stats || fail "charon $inst: vici not answering"
@@ -511,10 +532,30 @@ ping_bg() {
 # ping_wait: wait for the background ping (bounded by its own timeout).
 ping_wait() { wait "$PING_PID" 2>/dev/null; return 0; }
 
-# client_move N FROM_SLOT TO_SLOT: make-before-break on eth0 (add the new, drop the old).
+# client_log_has N REGEX: client N's charon log matches.
+client_log_has() { grep -q "$2" "$CASE_DIR/cl$1/charon.log"; }
+
+# ping_sync: wait (at most 1 s) until the background ping (PING_OUT) prints its next reply.
+# Moves are phase-aligned to the ping train this way: strongSwan's client reacts ~0.1 s
+# after an address disappears (its kernel-netlink roam delay) and pings come every 0.1 s,
+# so an unaligned move loses 1 or 2 pings by chance; aligned, the count depends on the
+# gateway only (a gateway that answers the update within ~80 ms loses at most one).
+ping_sync() {
+  local n0 i
+  n0=$(grep -c "bytes from" "$PING_OUT")
+  for i in $(seq 200); do
+    [ "$(grep -c "bytes from" "$PING_OUT")" -gt "$n0" ] && return 0
+    sleep 0.005
+  done
+  return 0
+}
+
+# client_move N FROM_SLOT TO_SLOT: make-before-break on eth0 (add the new address, then,
+# right after the next ping reply, drop the old one).
 client_move() {
   ip -n "$P-cl$1" addr add "$(client_addr "$1" "$3")/24" dev eth0 || fail "addr add"
   sleep "${MOVE_OVERLAP:-0.2}"
+  ping_sync
   ip -n "$P-cl$1" addr del "$(client_addr "$1" "$2")/24" dev eth0 || fail "addr del"
   log "cl$1 moved $(client_addr "$1" "$2") -> $(client_addr "$1" "$3")"
 }

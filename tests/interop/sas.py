@@ -11,6 +11,7 @@ Both print the same JSON array, one object per IKE SA:
   {"id", "name", "state", "initiator", "spi_i", "spi_r", "local_host", "local_port",
    "remote_host", "remote_port", "local_id", "remote_id", "nat",
    "encr", "encr_keysize", "integ", "prf", "dh", "vips": [...],
+   "slot" (sessmgr, gwctl only), "mobike", "mobike_updates" (gwctl only),
    "children": [{"id", "name", "state", "mode", "encap", "spi_in", "spi_out",
                  "encr", "encr_keysize", "integ", "local_ts": [...], "remote_ts": [...],
                  "bytes_in", "bytes_out", "packets_in", "packets_out"}]}
@@ -177,6 +178,7 @@ def from_vici(events):
                 "encr": canon_alg(sa.get("encr-alg")), "encr_keysize": _int(sa.get("encr-keysize")),
                 "integ": canon_alg(sa.get("integ-alg")), "prf": canon_alg(sa.get("prf-alg")),
                 "dh": canon_alg(sa.get("dh-group")), "vips": vips, "children": children,
+                "slot": None, "mobike": None, "mobike_updates": None,
             })
     return _finish(out)
 
@@ -202,10 +204,42 @@ def _hex(v, width):
     return s.replace(":", "").zfill(width)
 
 
+DH_NUM = {1: "MODP768", 2: "MODP1024", 5: "MODP1536", 14: "MODP2048", 15: "MODP3072",
+          16: "MODP4096", 19: "ECP256", 20: "ECP384", 21: "ECP521", 31: "CURVE25519",
+          32: "CURVE448", 0: "NONE"}
+
+
+def _cfg_encr(v):
+    """deploy/CONFIG.md names: aes-cbc-128, aes-gcm-256, chacha20-poly1305 → (alg, bits)."""
+    v = str(v).lower()
+    if v.startswith("aes-gcm-"):
+        return "AESGCM16", _int(v[8:])
+    if v.startswith("aes-cbc-"):
+        return "AESCBC", _int(v[8:])
+    if v.startswith("chacha20"):
+        return "CHACHA20POLY1305", 256
+    return canon_alg(v), 0
+
+
+def _cfg_integ(v):
+    """sha1-96, sha2-256-128, ..., none → HMACSHA196, HMACSHA2256128, ..., NONE."""
+    v = str(v).lower()
+    if v in ("", "none"):
+        return "NONE"
+    return canon_alg("hmac-" + v if not v.startswith("hmac") else v)
+
+
 def _alg(d, *keys):
     v = _pick(d, *keys)
     if isinstance(v, dict):  # {"name": ..., "keysize": ...}
         v = _pick(v, "name", "alg", "id")
+    if isinstance(v, int) and "dh_group" in keys:
+        return DH_NUM.get(v, str(v))
+    if isinstance(v, str) and "-" in v and v == v.lower():
+        if "encryption" in keys:
+            return _cfg_encr(v)[0]
+        if "integrity" in keys or "prf" in keys:
+            return _cfg_integ(v)
     return canon_alg(v)
 
 
@@ -215,7 +249,17 @@ def _keysize(d, *keys):
         e = _pick(d, "encr", "encryption", "encr_alg")
         if isinstance(e, dict):
             v = _pick(e, "keysize", "key_size", "key_len", "keylen")
+        elif isinstance(e, str):
+            v = _cfg_encr(e)[1]
     return _int(v)
+
+
+def _ts_list(v):
+    if v is None:
+        return []
+    if isinstance(v, list):
+        return v
+    return [t for t in str(v).replace(",", " ").split() if t]
 
 
 def from_gwctl(doc):
@@ -228,7 +272,8 @@ def from_gwctl(doc):
         for ch in _pick(sa, "children", "child_sas", "childsas", "ipsec_sas", default=[]):
             children.append({
                 "id": _int(_pick(ch, "id", "uniqueid")), "name": _pick(ch, "name", default=""),
-                "state": str(_pick(ch, "state", default="")).upper(),
+                # gwctl lists only installed CHILD SAs unless it says otherwise
+                "state": str(_pick(ch, "state", default="INSTALLED")).upper(),
                 "mode": str(_pick(ch, "mode", default="TUNNEL")).upper(),
                 "encap": bool(_pick(ch, "encap", "udp_encap", "nat", default=False)),
                 "spi_in": _hex(_pick(ch, "spi_in", "inbound_spi", "spi_inbound"), 8),
@@ -236,26 +281,31 @@ def from_gwctl(doc):
                 "encr": _alg(ch, "encr", "encr_alg", "encryption"),
                 "encr_keysize": _keysize(ch, "encr_keysize", "encr_key_size", "keysize"),
                 "integ": _alg(ch, "integ", "integ_alg", "integrity"),
-                "local_ts": _pick(ch, "local_ts", "ts_local", default=[]),
-                "remote_ts": _pick(ch, "remote_ts", "ts_remote", default=[]),
+                "local_ts": _ts_list(_pick(ch, "local_ts", "ts_local")),
+                "remote_ts": _ts_list(_pick(ch, "remote_ts", "ts_remote")),
                 "bytes_in": _int(_pick(ch, "bytes_in")), "bytes_out": _int(_pick(ch, "bytes_out")),
                 "packets_in": _int(_pick(ch, "packets_in")), "packets_out": _int(_pick(ch, "packets_out")),
             })
         vip = _pick(sa, "vips", "virtual_ips", "virtual_ip", "vip", default=[])
         if isinstance(vip, str):
             vip = [vip] if vip else []
+        vip = vip + [x for x in (_pick(sa, "virtual_ip4"), _pick(sa, "virtual_ip6")) if x]
         out.append({
+            "slot": _pick(sa, "slot", "sessmgr"),
             "id": _int(_pick(sa, "id", "uniqueid", "sa_id")), "name": _pick(sa, "name", "template", default=""),
             "state": str(_pick(sa, "state", default="")).upper(),
             "initiator": bool(_pick(sa, "initiator", default=False)),
             "spi_i": _hex(_pick(sa, "spi_i", "initiator_spi", "ispi"), 16),
             "spi_r": _hex(_pick(sa, "spi_r", "responder_spi", "rspi"), 16),
+            "mobike": bool(_pick(sa, "mobike", default=False)),
+            "mobike_updates": _int(_pick(sa, "mobike_updates")),
             "local_host": _pick(sa, "local_host", "local_address", "local_addr", default=""),
             "local_port": _int(_pick(sa, "local_port")),
-            "remote_host": _pick(sa, "remote_host", "peer_address", "peer_addr", "remote_address", default=""),
+            "remote_host": _pick(sa, "remote_host", "remote_addr", "peer_address", "peer_addr", "remote_address", default=""),
             "remote_port": _int(_pick(sa, "remote_port", "peer_port")),
             "local_id": _pick(sa, "local_id", default=""), "remote_id": _pick(sa, "remote_id", "peer_id", default=""),
-            "nat": bool(_pick(sa, "nat", "nat_any", "nat_detected", default=False)),
+            "nat": bool(_pick(sa, "nat", "nat_any", "nat_detected", default=False)
+                        or _pick(sa, "nat_local", default=False) or _pick(sa, "nat_remote", default=False)),
             "encr": _alg(sa, "encr", "encr_alg", "encryption"),
             "encr_keysize": _keysize(sa, "encr_keysize", "encr_key_size", "keysize"),
             "integ": _alg(sa, "integ", "integ_alg", "integrity"),
