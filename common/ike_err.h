@@ -19,7 +19,10 @@
   X(INTEGRITY, 9, "integrity check or AEAD tag failed")                       \
   X(UNSUPPORTED, 10, "algorithm or feature not supported")                    \
   X(BAD_PADDING, 11, "bad padding")                                           \
-  X(NOMEM, 12, "out of memory")
+  X(NOMEM, 12, "out of memory")                                               \
+  X(UNTRUSTED, 13, "certificate not trusted (chain, validity or format)")     \
+  X(BAD_SIGNATURE, 14, "signature does not verify")                           \
+  X(ID_MISMATCH, 15, "identity not contained in the certificate")
 
 typedef enum {
   IKE_OK = 0,
