@@ -496,8 +496,13 @@ int ike_client_craft(const ike_client_t *c, uint8_t exchange, uint32_t msg_id,
                      uint8_t flags, uint8_t first, const uint8_t *inner,
                      size_t inner_len, uint8_t *out, size_t cap, size_t *out_len)
 {
+  static const uint8_t empty[1];
   if (!c->sa.valid) {
     return -IKE_E_BAD_SYNTAX;
+  }
+  if (inner == NULL) {
+    inner = empty; /* ike_sk_seal copies from it even for 0 bytes */
+    inner_len = 0;
   }
   ike_hdr_t h = {.spi_i = c->sa.spi_i, .spi_r = c->sa.spi_r,
                  .version = IKE_MAJOR_VERSION << 4, .exchange = exchange,
