@@ -38,6 +38,14 @@ void ike_engine_set_workers(ike_engine_t *e, uint16_t n)
   e->n_workers = n ? n : 1;
 }
 
+void ike_engine_set_certs(ike_engine_t *e,
+                          ike_cert_store_t *const stores[IKE_CFG_MAX_TEMPLATES])
+{
+  for (unsigned i = 0; i < IKE_CFG_MAX_TEMPLATES; i++) {
+    e->certs[i] = stores ? stores[i] : NULL;
+  }
+}
+
 void ike_engine_free(ike_engine_t *e)
 {
   if (e == NULL) {

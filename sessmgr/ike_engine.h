@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "ike_cert.h"
 #include "ike_config.h"
 #include "ike_crypto.h"
 #include "ike_pld.h"
@@ -63,6 +64,11 @@ int ike_engine_new(uint16_t slot, const ike_config_t *cfg,
 void ike_engine_free(ike_engine_t *e);
 /* Number of workers sharing the address pools (default 1). */
 void ike_engine_set_workers(ike_engine_t *e, uint16_t n);
+/* Certificate stores per template (stores[i] for cfg->templates[i], NULL if
+ * the template uses no certificates), loaded with ike_cert_load_config; the
+ * engine borrows them (they must outlive it). */
+void ike_engine_set_certs(ike_engine_t *e,
+                          ike_cert_store_t *const stores[IKE_CFG_MAX_TEMPLATES]);
 /* Replace the config (gwctl configure); existing SAs keep their negotiated
  * MOBIKE state, new SAs use the new template settings. */
 void ike_engine_set_config(ike_engine_t *e, const ike_config_t *cfg);

@@ -74,6 +74,7 @@ typedef struct ike_sa {
   bool nat_peer, nat_local;        /* peer behind NAT, we behind NAT */
   bool mobike;                     /* MOBIKE negotiated */
   bool no_nats_allowed;            /* peer sent NO_NATS_ALLOWED */
+  uint8_t peer_sig_hashes;         /* RFC 7427 hashes the peer offered (IKE_CERT_HASH_BIT) */
   uint8_t peer_id_type;
   char peer_id[IKE_MAX_ID];        /* printable */
   uint32_t vip4;                   /* assigned virtual IPv4 (host order), 0 = none */
@@ -114,6 +115,7 @@ struct ike_engine {
   uint8_t *pool_used[IKE_CFG_MAX_POOLS]; /* per pool: offsets this worker holds */
   size_t pool_size[IKE_CFG_MAX_POOLS];
   struct ike_rx *rx;               /* scratch for the message being handled */
+  const ike_cert_store_t *certs[IKE_CFG_MAX_TEMPLATES]; /* per template, borrowed */
   uint64_t now_ms;
 };
 
@@ -182,6 +184,15 @@ void ike_msg_init_error(ike_engine_t *e, const ike_rx_t *rx, uint16_t notify,
 /* --- Tasks --- */
 void ike_task_init_r(ike_engine_t *e, ike_rx_t *rx);                /* task_init.c */
 void ike_task_auth_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx);  /* task_auth.c */
+/* Certificate authentication of IKE_AUTH (task_auth_cert.c). verify: the
+ * peer's CERT payloads, chain, IDi in the certificate and AUTH (methods 1,
+ * 9-11, 14); returns 0, or -1 with *counter set to the failure counter.
+ * put: our IDr, CERT payload(s) and AUTH signature into tx. */
+int ike_auth_cert_verify(ike_engine_t *e, ike_sa_t *sa, const ike_chain_t *c,
+                         const ike_id_pld_t *idi, const ike_auth_pld_t *auth,
+                         uint64_t **counter);
+bool ike_auth_cert_put(ike_engine_t *e, ike_sa_t *sa, const ike_cfg_template_t *t,
+                       ike_tx_t *tx);
 void ike_task_child_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx); /* task_child.c */
 void ike_task_info_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx);  /* task_info.c */
 void ike_task_info_i_done(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx);

@@ -115,6 +115,12 @@ int main(int argc, char **argv)
     return 2;
   }
   ike_engine_set_workers(sm.engine, sm.workers);
+  static ike_cert_store_t *certs[IKE_CFG_MAX_TEMPLATES];
+  if (ike_cert_load_config(&sm.cfg, certs, err, sizeof err) != 0) {
+    fprintf(stderr, "%s: %s\n", name, err); /* "file: reason" */
+    return 2;
+  }
+  ike_engine_set_certs(sm.engine, certs);
   sm.loop = uv_default_loop();
   sm.zctx = zmq_ctx_new();
   sm.start_ms = uv_now(sm.loop);
@@ -152,6 +158,7 @@ int main(int argc, char **argv)
   IKE_LOG_INFO("slot %u of %u running", sm.slot, sm.workers);
   uv_run(sm.loop, UV_RUN_DEFAULT);
   ike_engine_free(sm.engine);
+  ike_cert_free_config(certs);
   ike_crypto_cleanup();
   return 0;
 }

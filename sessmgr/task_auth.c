@@ -236,14 +236,19 @@ void ike_task_auth_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx)
     auth_failed(e, sa, rx, &e->stats.fail_id);
     return;
   }
-  if (t->auth_remote != IKE_CFG_AUTH_PSK || !verify_psk(sa, t, &idi, &auth)) {
+  uint64_t *fail = &e->stats.fail_auth;
+  if (t->auth_remote == IKE_CFG_AUTH_CERT
+          ? ike_auth_cert_verify(e, sa, &rx->chain, &idi, &auth, &fail) != 0
+          : (t->auth_remote != IKE_CFG_AUTH_PSK || !verify_psk(sa, t, &idi, &auth))) {
     IKE_LOG_INFO("SPI %016llx: peer authentication failed",
                  (unsigned long long)sa->spi_r);
-    auth_failed(e, sa, rx, &e->stats.fail_auth);
+    auth_failed(e, sa, rx, fail);
     return;
   }
   sa->peer_id_type = idi.type;
-  id_text(&idi, sa->peer_id, sizeof sa->peer_id);
+  if (sa->peer_id[0] == '\0') { /* a DN ID already printed from the certificate */
+    id_text(&idi, sa->peer_id, sizeof sa->peer_id);
+  }
   if (r.initial_contact) {
     initial_contact(e, sa);
   }
@@ -254,7 +259,8 @@ void ike_task_auth_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx)
 
   ike_tx_t tx;
   ike_tx_init(&tx);
-  if (!put_id_auth(sa, t, &idi, &tx)) {
+  if (t->auth_local == IKE_CFG_AUTH_CERT ? !ike_auth_cert_put(e, sa, t, &tx)
+                                         : !put_id_auth(sa, t, &idi, &tx)) {
     auth_failed(e, sa, rx, &e->stats.fail_auth);
     return;
   }

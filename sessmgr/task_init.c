@@ -21,6 +21,7 @@ typedef struct init_req {
   ike_notify_pld_t notify[8];
   unsigned n_notify;
   bool sig_hash, frag;
+  uint8_t hashes;              /* RFC 7427 hash set (IKE_CERT_HASH_BIT) */
 } init_req_t;
 
 static int collect(ike_engine_t *e, const ike_chain_t *c, init_req_t *r)
@@ -49,6 +50,10 @@ static int collect(ike_engine_t *e, const ike_chain_t *c, init_req_t *r)
         r->cookie = &r->notify[r->n_notify++];
       } else if (n.type == IKE_N_SIGNATURE_HASH_ALGORITHMS) {
         r->sig_hash = true;
+        for (size_t k = 0; k + 1 < n.len; k += 2) {
+          unsigned h = (unsigned)n.data[k] << 8 | n.data[k + 1];
+          r->hashes |= h < 8 ? IKE_CERT_HASH_BIT(h) : 0;
+        }
       } else if (n.type == IKE_N_IKEV2_FRAGMENTATION_SUPPORTED) {
         r->frag = true;
       }
@@ -157,7 +162,16 @@ static void build_response(ike_engine_t *e, ike_sa_t *sa, const ike_rx_t *rx,
   ike_put_nonce(&mb, sa->nr, sa->nr_len);
   ike_natd_put(&mb, sa->spi_i, sa->spi_r, rx->path);
   const ike_cfg_template_t *t = ike_sa_tmpl(e, sa);
-  if (r->sig_hash && t->auth_local == IKE_CFG_AUTH_CERT) {
+  uint8_t certreq[20 * IKE_CERT_MAX_CAS];
+  size_t creq_len = 0;
+  if (t->auth_remote == IKE_CFG_AUTH_CERT &&
+      ike_cert_certreq(e->certs[sa->tmpl], certreq, sizeof certreq, &creq_len) == 0 &&
+      creq_len > 0) {
+    /* CERTREQ: the CAs we trust (3.7); clients may send CERT only if asked. */
+    ike_put_cert(&mb, IKE_PLD_CERTREQ, IKE_CERT_X509_SIGNATURE, certreq, creq_len);
+  }
+  if (r->sig_hash && (t->auth_local == IKE_CFG_AUTH_CERT ||
+                      t->auth_remote == IKE_CFG_AUTH_CERT)) {
     static const uint8_t algs[] = {0, IKE_HASH_SHA2_256, 0, IKE_HASH_SHA2_384,
                                    0, IKE_HASH_SHA2_512};
     ike_put_notify(&mb, 0, NULL, 0, IKE_N_SIGNATURE_HASH_ALGORITHMS, algs,
@@ -227,6 +241,7 @@ void ike_task_init_r(ike_engine_t *e, ike_rx_t *rx)
   }
   sa->suite = ch.suite;
   sa->tmpl = 0;
+  sa->peer_sig_hashes = r.hashes;
   sa->path = *rx->path;
   sa->natt = rx->natt;
   sa->peer_next_id = 1;

@@ -21,6 +21,7 @@
 
 #include <zmq.h>
 
+#include "ike_cert.h"
 #include "ike_config.h"
 #include "ike_ctlc.h"
 #include "ike_show.h"
@@ -185,6 +186,14 @@ int main(int argc, char **argv)
     fprintf(stderr, "%s:0: no crypto template configured\n", config);
     return 2;
   }
+  /* Certificate files are read by each sessmgr; check them once here so a
+   * bad file stops start-up with one message instead of restart loops. */
+  ike_cert_store_t *certs[IKE_CFG_MAX_TEMPLATES];
+  if (ike_cert_load_config(&cfg, certs, err, sizeof err) != 0) {
+    fprintf(stderr, "ikegw: %s\n", err);
+    return 2;
+  }
+  ike_cert_free_config(certs);
   if (run == NULL) {
     run = cfg.state_dir;
   }
