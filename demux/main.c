@@ -365,7 +365,6 @@ static void shutdown_all(dmx_t *d)
     return;
   }
   d->stopping = true;
-  IKE_LOG_INFO("stopping");
   for (unsigned i = 0; i < d->nsocks; i++) {
     uv_poll_stop(&d->socks[i].poll);
     uv_close((uv_handle_t *)&d->socks[i].poll, on_sock_closed);
@@ -382,7 +381,7 @@ static void shutdown_all(dmx_t *d)
 
 static void on_signal(uv_signal_t *h, int signum)
 {
-  (void)signum;
+  IKE_LOG_INFO("signal %d, stopping", signum);
   shutdown_all(h->data);
 }
 
