@@ -168,7 +168,8 @@ typedef struct ike_client_move_opts {
                                the gateway sees a NAT in front of us */
   bool forge_natd_dst;      /* NAT_DETECTION_DESTINATION_IP over another address */
   bool no_natd;             /* send no NAT_DETECTION payloads */
-  bool no_nats_allowed;     /* add N(NO_NATS_ALLOWED) (addresses as data, 4.2.?) */
+  bool no_nats_allowed;     /* add N(NO_NATS_ALLOWED) (data: our and the gateway's
+                               address and port as we send the datagram) */
   bool cookie2;             /* add N(COOKIE2) with a fresh 16-byte value */
   bool additional_ip4;      /* add N(ADDITIONAL_IP4_ADDRESS) 192.0.2.200 */
   bool additional_ip6;      /* add N(ADDITIONAL_IP6_ADDRESS) 2001:db8::200 */
