@@ -422,10 +422,14 @@ static int ipc_send_failed(ike_ipc_t *ep, int err)
   return -err;
 }
 
-/* After a send: input that arrived meanwhile may have lost its fd edge. */
+/* After a send: input that arrived meanwhile may have lost its fd edge.
+ * Rather than ask ZMQ_EVENTS after every send (a syscall-free but costly
+ * command-pipe check), schedule one drain for this loop iteration: the idle
+ * handle keeps the next poll from blocking, and the drain's receive-until-
+ * EAGAIN is the same check, done once per iteration instead of per send. */
 static void ipc_after_send(ike_ipc_t *ep)
 {
-  if (!ep->draining && !ep->closing && (zmq_events(ep->sock) & ZMQ_POLLIN)) {
+  if (!ep->draining && !ep->closing) {
     uv_idle_start(&ep->idle, on_idle);
   }
 }
