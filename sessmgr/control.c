@@ -204,6 +204,8 @@ static void add_record(void *arg, const ike_sa_info_t *in)
   uint32_t v = htonl(in->vip4);
   inet_ntop(AF_INET, &v, buf, sizeof buf);
   field_s(a, r, "virtual_ip", in->vip4 ? buf : "");
+  inet_ntop(AF_INET6, in->vip6, buf, sizeof buf);
+  field_s(a, r, "virtual_ip6", in->has_vip6 ? buf : "");
   field_u(a, r, "age_s", in->age_s);
   field_u(a, r, "lifetime_s", in->lifetime_s);
   field_u(a, r, "child_count", in->n_child);

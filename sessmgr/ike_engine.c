@@ -386,6 +386,8 @@ void ike_engine_foreach_sa(const ike_engine_t *e,
     in.local_id = ike_sa_tmpl(e, sa)->local_id.value;
     in.mobike_updates = sa->mobike_updates;
     in.vip4 = sa->vip4;
+    memcpy(in.vip6, sa->vip6, 16);
+    in.has_vip6 = sa->has_vip6;
     in.age_s = (e->now_ms - sa->created_ms) / 1000u;
     in.lifetime_s = ike_sa_tmpl(e, sa)->ike_lifetime_s;
     for (int i = 0; i < IKE_MAX_CHILD && in.n_child < 4; i++) {

@@ -110,6 +110,8 @@ typedef struct ike_sa_info {
   const char *tmpl;               /* crypto template name */
   uint32_t mobike_updates;        /* UPDATE_SA_ADDRESSES applied */
   uint32_t vip4;                  /* virtual IPv4 (host order), 0 = none */
+  uint8_t vip6[16];               /* virtual IPv6 if has_vip6 */
+  bool has_vip6;
   uint64_t age_s, lifetime_s;     /* seconds since creation; configured lifetime */
   unsigned n_child;
   const char *local_id;           /* configured local ID, "" = our address */

@@ -1,6 +1,7 @@
 /*
  * ike_pool.c - virtual IPv4 addresses from a configured pool (RFC 7296 2.19).
  *
+ * IPv6 pools hand out the prefix with an offset in its low 20 bits.
  * Every worker takes only the offsets slot+1, slot+1+N, slot+1+2N, ... of a
  * pool (N = number of workers), so workers never hand out the same address
  * and need no shared table.
@@ -11,9 +12,9 @@
 
 #include "ike_sa.h"
 
-static int pool_index(const ike_engine_t *e, const ike_cfg_template_t *t)
+static int pool_index(const ike_engine_t *e, const ike_cfg_template_t *t, int family)
 {
-  const ike_cfg_pool_t *p = ike_config_template_pool(e->cfg, t, AF_INET);
+  const ike_cfg_pool_t *p = ike_config_template_pool(e->cfg, t, family);
   return p ? (int)(p - e->cfg->pools) : -1;
 }
 
@@ -28,19 +29,16 @@ static uint32_t pool_base(const ike_cfg_pool_t *p)
 
 static size_t pool_hosts(const ike_cfg_pool_t *p)
 {
-  unsigned bits = 32u - p->prefix.plen;
+  unsigned bits = (p->prefix.family == AF_INET ? 32u : 128u) - p->prefix.plen;
   if (bits > 20) {
     bits = 20; /* cap the bitmap at 1M addresses per pool */
   }
   return (size_t)1 << bits;
 }
 
-uint32_t ike_pool_alloc(ike_engine_t *e, const ike_cfg_template_t *t)
+/* Take a free offset of pool pi for this worker; 0 if none. */
+static size_t take_offset(ike_engine_t *e, int pi)
 {
-  int pi = pool_index(e, t);
-  if (pi < 0) {
-    return 0;
-  }
   const ike_cfg_pool_t *p = &e->cfg->pools[pi];
   size_t n = pool_hosts(p);
   if (e->pool_used[pi] == NULL) {
@@ -55,15 +53,49 @@ uint32_t ike_pool_alloc(ike_engine_t *e, const ike_cfg_template_t *t)
   for (size_t off = 1 + e->slot % step; off + 1 < n; off += step) {
     if (!e->pool_used[pi][off]) {
       e->pool_used[pi][off] = 1;
-      return pool_base(p) + (uint32_t)off;
+      return off;
     }
   }
   return 0;
 }
 
+uint32_t ike_pool_alloc(ike_engine_t *e, const ike_cfg_template_t *t)
+{
+  int pi = pool_index(e, t, AF_INET);
+  size_t off = pi < 0 ? 0 : take_offset(e, pi);
+  return off ? pool_base(&e->cfg->pools[pi]) + (uint32_t)off : 0;
+}
+
+int ike_pool_alloc6(ike_engine_t *e, const ike_cfg_template_t *t, uint8_t out[16])
+{
+  int pi = pool_index(e, t, AF_INET6);
+  size_t off = pi < 0 ? 0 : take_offset(e, pi);
+  if (off == 0) {
+    return -1;
+  }
+  /* The pool's prefix with the offset in the low bits (at most 20 of them). */
+  memcpy(out, e->cfg->pools[pi].prefix.addr, 16);
+  out[13] = (uint8_t)((out[13] & 0xF0u) | ((off >> 16) & 0x0Fu));
+  out[14] = (uint8_t)(off >> 8);
+  out[15] = (uint8_t)off;
+  return 0;
+}
+
+void ike_pool_release6(ike_engine_t *e, const ike_cfg_template_t *t, const uint8_t addr[16])
+{
+  int pi = pool_index(e, t, AF_INET6);
+  if (pi < 0 || e->pool_used[pi] == NULL) {
+    return;
+  }
+  size_t off = ((size_t)(addr[13] & 0x0Fu) << 16) | ((size_t)addr[14] << 8) | addr[15];
+  if (off < e->pool_size[pi]) {
+    e->pool_used[pi][off] = 0;
+  }
+}
+
 void ike_pool_release(ike_engine_t *e, const ike_cfg_template_t *t, uint32_t addr)
 {
-  int pi = pool_index(e, t);
+  int pi = pool_index(e, t, AF_INET);
   if (pi < 0 || addr == 0 || e->pool_used[pi] == NULL) {
     return;
   }

@@ -78,6 +78,8 @@ typedef struct ike_sa {
   uint8_t peer_id_type;
   char peer_id[IKE_MAX_ID];        /* printable */
   uint32_t vip4;                   /* assigned virtual IPv4 (host order), 0 = none */
+  uint8_t vip6[16];                /* assigned virtual IPv6 */
+  bool has_vip6;
   uint32_t peer_next_id;           /* next request Message ID expected from the peer */
   uint32_t our_next_id;            /* next Message ID for our requests */
   /* Response cache: the last response, resent on a retransmitted request. */
@@ -143,6 +145,9 @@ const ike_cfg_template_t *ike_sa_tmpl(const ike_engine_t *e, const ike_sa_t *sa)
  * two workers ever hand out the same one. */
 uint32_t ike_pool_alloc(ike_engine_t *e, const ike_cfg_template_t *t);
 void ike_pool_release(ike_engine_t *e, const ike_cfg_template_t *t, uint32_t addr);
+/* The same for the template's IPv6 pool: 0 and the address in out, or -1. */
+int ike_pool_alloc6(ike_engine_t *e, const ike_cfg_template_t *t, uint8_t out[16]);
+void ike_pool_release6(ike_engine_t *e, const ike_cfg_template_t *t, const uint8_t addr[16]);
 void ike_pool_free_all(ike_engine_t *e);
 bool ike_addr_equal(const struct sockaddr_storage *a,
                     const struct sockaddr_storage *b);

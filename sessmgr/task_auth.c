@@ -149,7 +149,7 @@ static bool put_id_auth(ike_sa_t *sa, const ike_cfg_template_t *t,
   return true;
 }
 
-/* CP(CFG_REPLY) with a virtual IPv4 address and DNS servers (2.19). */
+/* CP(CFG_REPLY) with virtual IPv4/IPv6 addresses and DNS servers (2.19). */
 static int put_cp(ike_engine_t *e, ike_sa_t *sa, const ike_cfg_template_t *t,
                   const ike_pld_t *cp_pld, ike_tx_t *tx)
 {
@@ -157,30 +157,39 @@ static int put_cp(ike_engine_t *e, ike_sa_t *sa, const ike_cfg_template_t *t,
   if (ike_pld_cp(cp_pld, &req) != 0 || req.cfg_type != IKE_CFG_REQUEST) {
     return 0;
   }
-  bool want4 = false;
+  bool want4 = false, want6 = false;
   for (unsigned i = 0; i < req.n; i++) {
     want4 |= req.a[i].type == IKE_CFG_ATTR_INTERNAL_IP4_ADDRESS;
+    want6 |= req.a[i].type == IKE_CFG_ATTR_INTERNAL_IP6_ADDRESS;
   }
-  if (!want4) {
+  if (!want4 && !want6) {
     return 0;
   }
-  sa->vip4 = ike_pool_alloc(e, t);
-  if (sa->vip4 == 0) {
+  uint8_t v4[4], v6[17], dns[IKE_CFG_MAX_DNS][16];
+  memset(&rep, 0, sizeof rep);
+  rep.cfg_type = IKE_CFG_REPLY;
+  if (want4 && (sa->vip4 = ike_pool_alloc(e, t)) != 0) {
+    uint32_t v = htonl(sa->vip4);
+    memcpy(v4, &v, 4);
+    rep.a[rep.n++] = (ike_cp_attr_t){IKE_CFG_ATTR_INTERNAL_IP4_ADDRESS, v4, 4};
+  }
+  if (want6 && ike_pool_alloc6(e, t, v6) == 0) {
+    memcpy(sa->vip6, v6, 16);
+    sa->has_vip6 = true;
+    v6[16] = 128; /* prefix length (RFC 7296 3.15.1) */
+    rep.a[rep.n++] = (ike_cp_attr_t){IKE_CFG_ATTR_INTERNAL_IP6_ADDRESS, v6, 17};
+  }
+  if (rep.n == 0) {
+    /* Nothing of what was asked is left (RFC 7296 3.10.1). */
     IKE_STAT(e, fail_address_pool);
     return IKE_N_INTERNAL_ADDRESS_FAILURE;
   }
-  uint8_t vals[1 + IKE_CFG_MAX_DNS][4];
-  memset(&rep, 0, sizeof rep);
-  rep.cfg_type = IKE_CFG_REPLY;
-  uint32_t v = htonl(sa->vip4);
-  memcpy(vals[0], &v, 4);
-  rep.a[rep.n++] = (ike_cp_attr_t){IKE_CFG_ATTR_INTERNAL_IP4_ADDRESS, vals[0], 4};
-  for (unsigned i = 0; i < t->n_dns; i++) {
-    if (t->dns[i].family == AF_INET) {
-      memcpy(vals[rep.n], t->dns[i].addr, 4);
-      rep.a[rep.n] = (ike_cp_attr_t){IKE_CFG_ATTR_INTERNAL_IP4_DNS, vals[rep.n], 4};
-      rep.n++;
-    }
+  for (unsigned i = 0; i < t->n_dns && rep.n < IKE_MAX_CP_ATTRS; i++) {
+    bool four = t->dns[i].family == AF_INET;
+    memcpy(dns[i], t->dns[i].addr, four ? 4 : 16);
+    rep.a[rep.n++] = (ike_cp_attr_t){four ? IKE_CFG_ATTR_INTERNAL_IP4_DNS
+                                          : IKE_CFG_ATTR_INTERNAL_IP6_DNS,
+                                     dns[i], four ? 4 : 16};
   }
   ike_put_cp(&tx->mb, &rep);
   return 0;

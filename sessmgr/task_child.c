@@ -62,15 +62,27 @@ static bool ts_narrow(const ike_engine_t *e, const ike_sa_t *sa,
   const ike_cfg_template_t *t = ike_sa_tmpl(e, sa);
   ike_ts_t want_i;
   bool got = false;
-  if (sa->vip4 != 0) {
-    memset(&want_i, 0, sizeof want_i);
-    want_i.type = IKE_TS_IPV4_ADDR_RANGE;
-    want_i.end_port = 0xFFFF;
-    uint32_t v = htonl(sa->vip4);
-    memcpy(want_i.start, &v, 4);
-    memcpy(want_i.end, &v, 4);
-    for (unsigned i = 0; i < tsi->n && !got; i++) {
-      got = ts_intersect(&tsi->ts[i], &want_i, remote);
+  if (sa->vip4 != 0 || sa->has_vip6) {
+    /* One selector pair per CHILD SA: the IPv4 address if the peer's TSi
+     * covers it, else the IPv6 one. */
+    for (int fam = 0; fam < 2 && !got; fam++) {
+      memset(&want_i, 0, sizeof want_i);
+      want_i.end_port = 0xFFFF;
+      if (fam == 0 && sa->vip4 != 0) {
+        want_i.type = IKE_TS_IPV4_ADDR_RANGE;
+        uint32_t v = htonl(sa->vip4);
+        memcpy(want_i.start, &v, 4);
+        memcpy(want_i.end, &v, 4);
+      } else if (fam == 1 && sa->has_vip6) {
+        want_i.type = IKE_TS_IPV6_ADDR_RANGE;
+        memcpy(want_i.start, sa->vip6, 16);
+        memcpy(want_i.end, sa->vip6, 16);
+      } else {
+        continue;
+      }
+      for (unsigned i = 0; i < tsi->n && !got; i++) {
+        got = ts_intersect(&tsi->ts[i], &want_i, remote);
+      }
     }
   } else {
     for (unsigned i = 0; i < tsi->n && !got; i++) {
@@ -373,6 +385,9 @@ static void rekey_ike(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx, const ccs_req
   memcpy(nsa->peer_id, sa->peer_id, sizeof nsa->peer_id);
   nsa->vip4 = sa->vip4;
   sa->vip4 = 0;
+  memcpy(nsa->vip6, sa->vip6, 16);
+  nsa->has_vip6 = sa->has_vip6;
+  sa->has_vip6 = false;
   memcpy(nsa->child, sa->child, sizeof nsa->child);
   memset(sa->child, 0, sizeof sa->child);
   nsa->dpd_next_ms = sa->dpd_next_ms;

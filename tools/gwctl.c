@@ -114,6 +114,7 @@ static void to_view(const Ikegw__Ctl__Record *r, ike_sa_view_t *v)
   v->integ = (uint16_t)fu(r, "integ");
   v->dh = (uint16_t)fu(r, "dh");
   fs(r, "virtual_ip", v->virtual_ip4, sizeof v->virtual_ip4);
+  fs(r, "virtual_ip6", v->virtual_ip6, sizeof v->virtual_ip6);
   v->nat_local = (uint8_t)fu(r, "nat_local");
   v->nat_remote = (uint8_t)fu(r, "nat_peer");
   fs(r, "mobike", buf, sizeof buf);
