@@ -330,10 +330,10 @@ void ike_engine_child_expire(ike_engine_t *e, uint32_t spi_in, bool hard,
     ike_sa_t *sa = e->tab[j];
     ike_child_t *c = sa ? ike_sa_child_by_in(sa, spi_in) : NULL;
     if (c != NULL) {
-      /* Soft: the client rekeys (we are a responder-only gateway for CHILD
-       * rekeys); hard: the SA goes, with the IKE SA if it was the last. */
+      /* Soft: the client rekeys (clients rekey CHILD SAs before our limits;
+       * the gateway does not start CHILD rekeys); hard: that CHILD SA goes. */
       if (hard) {
-        ike_task_delete_i(e, sa);
+        ike_task_delete_child_i(e, sa, c);
       }
       return;
     }

@@ -203,6 +203,7 @@ void ike_task_info_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx);  /* task_info
 void ike_task_info_i_done(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx);
 void ike_task_delete_i(ike_engine_t *e, ike_sa_t *sa);
 void ike_task_dpd_i(ike_engine_t *e, ike_sa_t *sa);
+void ike_task_delete_child_i(ike_engine_t *e, ike_sa_t *sa, ike_child_t *c);
 /* MOBIKE (task_mobike.c). Returns true if the request carried an update. */
 bool ike_task_mobike_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx, ike_tx_t *tx,
                        bool *rrc);

@@ -114,6 +114,22 @@ void ike_task_delete_i(ike_engine_t *e, ike_sa_t *sa)
   }
 }
 
+/* Delete one CHILD SA of ours (hard lifetime): INFORMATIONAL { D(ESP, SPI) }.
+ * The datapath entry goes at once; if our request window is busy the peer
+ * learns of it from its own traffic failing (the SA is gone either way). */
+void ike_task_delete_child_i(ike_engine_t *e, ike_sa_t *sa, ike_child_t *c)
+{
+  uint32_t spi = c->spi_in;
+  child_remove(e, c);
+  if (sa->req != NULL) {
+    return;
+  }
+  ike_tx_t tx;
+  ike_tx_init(&tx);
+  ike_put_delete(&tx.mb, IKE_PROTO_ESP, 4, &spi, 1);
+  ike_msg_request(e, sa, IKE_EXCH_INFORMATIONAL, &tx, IKE_REQ_DELETE_CHILD);
+}
+
 /* Send a DPD probe: an empty INFORMATIONAL request (2.4). */
 void ike_task_dpd_i(ike_engine_t *e, ike_sa_t *sa)
 {
