@@ -134,6 +134,10 @@ static void send_sa_add(sessmgr_t *sm, const ike_child_prog_t *c, bool in)
   add.virtual_ip = vip;
   life.soft_bytes = c->life_soft_bytes;
   life.hard_bytes = c->life_hard_bytes;
+  life.soft_packets = c->life_soft_packets;
+  life.hard_packets = c->life_hard_packets;
+  life.soft_seconds = c->life_soft_s;
+  life.hard_seconds = c->life_hard_s;
   add.lifetime = &life;
   env.id = ++sm->req_id;
   env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_SA_ADD;

@@ -40,7 +40,9 @@ typedef struct ike_child_prog {
   ike_path_t path;                /* outer addresses */
   bool encap;                     /* UDP encapsulation (NAT or port 4500 in use) */
   ike_ts_t ts_local, ts_remote;   /* narrowed selectors */
-  uint64_t life_soft_bytes, life_hard_bytes;
+  uint64_t life_soft_bytes, life_hard_bytes;     /* 0 = none */
+  uint64_t life_soft_packets, life_hard_packets; /* 0 = none */
+  uint64_t life_soft_s, life_hard_s;             /* 0 = none */
 } ike_child_prog_t;
 
 /* What the engine asks of the outside world. */

@@ -139,6 +139,10 @@ void ike_child_program(ike_engine_t *e, ike_sa_t *sa, ike_child_t *c)
   p.ts_remote = c->ts_remote;
   p.life_hard_bytes = t->child_lifetime_kb * 1024u;
   p.life_soft_bytes = p.life_hard_bytes - p.life_hard_bytes / 10;
+  p.life_hard_packets = t->child_lifetime_packets;
+  p.life_soft_packets = p.life_hard_packets - p.life_hard_packets / 10;
+  p.life_hard_s = t->child_lifetime_s;
+  p.life_soft_s = p.life_hard_s - p.life_hard_s / 10;
   e->ops.child_add(e->ctx, &p);
   ike_wipe(&p, sizeof p);
 }
