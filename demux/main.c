@@ -320,6 +320,13 @@ static int open_sock(dmx_t *d, const char *addr, uint16_t port, bool natt)
     setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     setsockopt(s->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
   }
+  /* Thousands of clients moving at once arrive as one burst: a 4 MiB
+   * receive buffer (forced past rmem_max when we may) keeps the burst. With
+   * the default ~200 KiB, 1000 simultaneous updates overflowed it (ikeload). */
+  int rcvbuf = 4 << 20;
+  if (setsockopt(s->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0) {
+    setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+  }
   socklen_t alen = s->family == AF_INET ? sizeof(*s4) : sizeof(*s6);
   if (bind(s->fd, (struct sockaddr *)&s->addr, alen) != 0) {
     fprintf(stderr, "demux: cannot bind %s: %s\n", where, strerror(errno));

@@ -191,6 +191,7 @@ static int show_sas(int summary)
 static int result_all(Ikegw__Ctl__Envelope *env, int only_first, char **text_out)
 {
   int n = only_first ? 1 : workers(), bad = 0;
+  char *last_err = NULL;
   for (int s = 0; s < n; s++) {
     Ikegw__Ctl__Envelope *r = ask(s, env);
     if (r == NULL || r->msg_case != IKEGW__CTL__ENVELOPE__MSG_RESULT) {
@@ -198,7 +199,12 @@ static int result_all(Ikegw__Ctl__Envelope *env, int only_first, char **text_out
       continue;
     }
     if (!r->result->ok) {
-      fprintf(stderr, "%s\n", r->result->error);
+      /* Every sessmgr checks the same lines: say each distinct error once. */
+      if (last_err == NULL || strcmp(last_err, r->result->error) != 0) {
+        fprintf(stderr, "%s\n", r->result->error);
+        free(last_err);
+        last_err = strdup(r->result->error);
+      }
       bad++;
     } else if (text_out != NULL && r->result->n_output > 0) {
       *text_out = strdup(r->result->output[0]);
@@ -209,6 +215,7 @@ static int result_all(Ikegw__Ctl__Envelope *env, int only_first, char **text_out
     }
     ikegw__ctl__envelope__free_unpacked(r, NULL);
   }
+  free(last_err);
   return bad ? 1 : 0;
 }
 
