@@ -223,8 +223,12 @@ int main(int argc, char **argv)
   arg(c, num);
   arg(c, "--sessmgr-endpoint");
   arg(c, ep_demux);
+  /* ESP-in-UDP channel between demux and ipsecmgr (ipsecmgr connects to it);
+   * ep_ipsec is ipsecmgr's own ROUTER for the sessmgrs. */
+  char ep_esp[600];
+  snprintf(ep_esp, sizeof ep_esp, "ipc://%s/demux-esp.sock", run);
   arg(c, "--ipsec-endpoint");
-  arg(c, ep_ipsec);
+  arg(c, ep_esp);
   snprintf(ep, sizeof ep, "ipc://%s/ctl-demux.sock", run);
   arg(c, "--ctl-endpoint");
   arg(c, ep);
@@ -242,7 +246,7 @@ int main(int argc, char **argv)
     arg(c, "--sessmgr-endpoint");
     arg(c, ep_ipsec);
     arg(c, "--demux-endpoint");
-    arg(c, ep_demux);
+    arg(c, ep_esp);
     snprintf(ep, sizeof ep, "ipc://%s/ctl-ipsecmgr.sock", run);
     arg(c, "--ctl-endpoint");
     arg(c, ep);

@@ -1,0 +1,138 @@
+/*
+ * ipsecmgr.h - the ipsecmgr process's logic (dispatch.c), kept apart from its
+ * sockets (main.c) so unit tests drive it without ZMQ, TUN or raw sockets.
+ *
+ * ipm_t owns the ESP SA table of the userspace datapath plus, per SA, what
+ * the datapath itself does not need: the SaId it was installed under, the
+ * owning sessmgr slot, the IKE SPI, the peer's traffic selectors (inbound
+ * source check), lifetimes in seconds and the resync generation.
+ *
+ * Every output leaves through one callback, ipm_ops_t.send, naming the channel:
+ *   IPM_CH_SESSMGR  an ikegw.ipsec.Envelope to the DEALER with routing id `id`
+ *                   (answers go back to the requester's id; SaExpire and
+ *                   ReplayRequest go to the owner slot's 2-byte id, ike_slot.h)
+ *   IPM_CH_DEMUX    an ikegw.demux.Envelope (Hello, or a Datagram followed by
+ *                   the ESP packet frame) to demux
+ *   IPM_CH_CTL      an ikegw.ctl.Envelope answer to gwctl's routing id
+ * and packets through tun_write / raw_send. Nothing here blocks or allocates
+ * per packet.
+ *
+ * NAT rebinding (DESIGN.md pitfalls): when an authenticated ESP-in-UDP packet
+ * that advanced the replay window arrives from another address or port than
+ * the SA pair's peer, ipsecmgr moves both SAs of the CHILD SA to the new source
+ * at once (outbound ESP follows from the next packet on) and counts
+ * `esp_nat_rebind`. The sessmgr is not told (the ipsec channel has no message
+ * for it); the IKE side follows by itself on its next IKE packet from the new
+ * address (demux routes by SPI). Plain ESP (no UDP) SAs never move this way:
+ * without NAT the address only changes by MOBIKE.
+ */
+#ifndef IPM_IPSECMGR_H
+#define IPM_IPSECMGR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "esp_sa.h"
+
+#define IPM_MAX_TS 4u             /* remote traffic selectors kept per SA */
+#define IPM_DEF_MAX_SAS 16384u    /* SAs (both directions) by default */
+#define IPM_PKT_MAX 65536u        /* largest packet handled */
+
+typedef enum { IPM_CH_SESSMGR = 0, IPM_CH_DEMUX = 1, IPM_CH_CTL = 2 } ipm_ch_t;
+
+/* Output callbacks (ctx is the ipm_cfg_t.ctx). send returns 0 or a negative
+ * errno; failures are counted by ipm. */
+typedef struct ipm_ops {
+  int (*send)(void *ctx, ipm_ch_t ch, const uint8_t *id, size_t id_len,
+              const ProtobufCMessage *msg, const uint8_t *pkt, size_t pkt_len);
+  int (*tun_write)(void *ctx, const uint8_t *pkt, size_t len);
+  /* Plain ESP (IP protocol 50) from sa->local to sa->peer. */
+  int (*raw_send)(void *ctx, const esp_sa_t *sa, const uint8_t *pkt, size_t len);
+  /* Unix time in seconds (lifetimes in seconds, last_used). */
+  uint64_t (*now_s)(void *ctx);
+} ipm_ops_t;
+
+typedef struct ipm_cfg {
+  uint32_t max_sas;   /* 0 = IPM_DEF_MAX_SAS */
+  ipm_ops_t ops;
+  void *ctx;
+} ipm_cfg_t;
+
+/* Process-level counters (per-SA ones live in the SA table). */
+#define IPM_COUNTERS(X)                                                               \
+  X(ipc_bad, "undecodable or malformed IPC messages")                                 \
+  X(ipc_tx_err, "IPC sends that failed")                                              \
+  X(sa_add, "SaAdd accepted")                                                         \
+  X(sa_add_failed, "SaAdd refused")                                                   \
+  X(sa_resync_kept, "SaAdd resync of an identical SA: state kept")                    \
+  X(sa_replaced, "SaAdd that replaced an existing SA (resync with new keys)")         \
+  X(sa_update, "SaUpdate requests")                                                   \
+  X(sa_update_unknown, "SaUpdate ids not found")                                      \
+  X(sa_del, "SAs deleted by SaDel")                                                   \
+  X(sa_del_unknown, "SaDel ids not found")                                            \
+  X(sa_expire_soft, "soft lifetime reports sent")                                     \
+  X(sa_expire_hard, "hard lifetime reports sent (SA removed)")                        \
+  X(sa_stale_removed, "SAs removed after ReplayDone (not replayed)")                  \
+  X(hello, "sessmgr Hello received")                                                  \
+  X(replay_request, "ReplayRequest sent")                                             \
+  X(esp_rx, "ESP packets received (UDP and raw)")                                     \
+  X(esp_rx_ok, "ESP packets decapsulated and written to the TUN")                     \
+  X(esp_rx_not_esp, "datagrams from demux that are not ESP-in-UDP")                   \
+  X(esp_rx_dropped, "ESP packets dropped by the ESP layer (causes per SA)")           \
+  X(esp_ts_mismatch, "decapsulated packets whose inner source is outside the SA's selectors") \
+  X(esp_nat_rebind, "NAT rebinding followed (authenticated ESP from a new address/port)") \
+  X(tun_rx, "packets read from the TUN")                                              \
+  X(tun_no_sa, "TUN packets with no outbound SA for their destination")               \
+  X(tun_encap_failed, "TUN packets the ESP layer refused (causes per SA)")            \
+  X(tun_tx_err, "writes to the TUN that failed")                                      \
+  X(esp_tx, "ESP packets sent (UDP via demux and raw)")                               \
+  X(esp_tx_udp, "ESP-in-UDP packets handed to demux")                                 \
+  X(esp_tx_raw, "plain ESP packets sent on the raw socket")                           \
+  X(esp_tx_err, "ESP packets that could not be sent")
+
+typedef struct ipm_counters {
+#define X(n, d) uint64_t n;
+  IPM_COUNTERS(X)
+#undef X
+} ipm_counters_t;
+
+typedef struct ipm ipm_t;
+
+/* Create the manager. Returns 0 and *out, or a negative errno. */
+int ipm_new(const ipm_cfg_t *cfg, ipm_t **out);
+/* Free everything (keys wiped); NULL is fine. */
+void ipm_free(ipm_t *m);
+
+/* A message from a sessmgr (routing id id[0..id_len), header frame hdr). */
+void ipm_on_sessmgr(ipm_t *m, const uint8_t *id, size_t id_len, const uint8_t *hdr,
+                    size_t hdr_len);
+/* A message from demux: an Envelope header and, for a Datagram, its payload. */
+void ipm_on_demux(ipm_t *m, const uint8_t *hdr, size_t hdr_len, const uint8_t *pkt,
+                  size_t pkt_len);
+/* A control request from gwctl: StatsRequest -> StatsResponse, ShowSaRequest ->
+ * one record per ESP SA; anything else -> Result{ok=false}. */
+void ipm_on_ctl(ipm_t *m, const uint8_t *id, size_t id_len, const uint8_t *hdr,
+                size_t hdr_len);
+/* Build the demux Hello{role=ROLE_IPSECMGR} and send it (on every connect). */
+void ipm_hello_demux(ipm_t *m);
+
+/* One ESP packet (starting at the SPI) from src (port 0 for plain ESP). */
+void ipm_esp_in(ipm_t *m, const uint8_t *esp, size_t len, const struct sockaddr *src,
+                bool udp);
+/* One inner packet read from the TUN: encapsulate and send. */
+void ipm_tun_in(ipm_t *m, const uint8_t *pkt, size_t len);
+/* Lifetimes in seconds and deferred removals; call about once a second. */
+void ipm_tick(ipm_t *m);
+
+const ipm_counters_t *ipm_counters(const ipm_t *m);
+esp_table_t *ipm_table(ipm_t *m);
+/* SA by SaId fields (dir 1 = in, 2 = out as in the proto), NULL if none. */
+esp_sa_t *ipm_find(ipm_t *m, int dir, uint32_t spi, uint32_t child_in_spi);
+/* Sum of a drop cause over every SA and the table (for the stats). */
+uint64_t ipm_drops(ipm_t *m, esp_err_t cause);
+
+#endif /* IPM_IPSECMGR_H */

@@ -1,0 +1,538 @@
+/*
+ * main.c - the ipsecmgr process: the userspace ESP datapath of the gateway
+ * (DESIGN.md "Processes", ipsecmgr). Sockets and the loop only; the logic is
+ * dispatch.c (ipsecmgr.h).
+ *
+ *   ipsecmgr -c CONFIG [--sessmgr-endpoint EP] [--demux-endpoint EP]
+ *            [--ctl-endpoint EP] [--tun NAME] [--mtu N] [--max-sas N]
+ *            [--log-level LEVEL]
+ *   ipsecmgr --query CTL-EP [PREFIX]     print the counters of a running ipsecmgr
+ *
+ *  - binds a ROUTER at --sessmgr-endpoint: sessmgrs (DEALER, routing id = 2-byte
+ *    slot) send Hello, SaAdd, SaUpdate, SaDel, SaQuery, ReplayDone;
+ *  - connects a DEALER (routing id "ipsecmgr") to demux's ipsec endpoint and says
+ *    Hello{role=ROLE_IPSECMGR} on every connect: demux then hands it ESP-in-UDP
+ *    received on port 4500 and sends the ESP-in-UDP it gets back from port 4500;
+ *  - binds a ROUTER at --ctl-endpoint for gwctl (StatsRequest);
+ *  - opens the TUN device (default "ikegw0"), sets it up with the MTU and adds a
+ *    route for every ip pool prefix of the config, so traffic to the clients'
+ *    virtual addresses enters the TUN;
+ *  - opens raw IPPROTO_ESP sockets (IPv4, IPv6) for ESP without UDP encapsulation.
+ * Exit status: 0 after SIGTERM/SIGINT, 1 on a set-up error, 2 on a config error.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "ike_config.h"
+#include "ike_ipc.h"
+#include "ike_log.h"
+#include "ikegw_ctl.pb-c.h"
+#include "ipsecmgr.h"
+#include "tun.h"
+
+#define TUN_BATCH 64u         /* packets per read batch */
+#define TUN_WAKE_CAP 256u     /* packets per wake-up before yielding */
+#define TUN_STRIDE 65536u
+#define RAW_BATCH 32u
+#define RAW_BUF 65536u
+
+typedef struct app {
+  uv_loop_t *loop;
+  void *zctx;
+  ipm_t *m;
+  ike_ipc_t *sess, *demux, *ctl;
+  int tun_fd, tun_ifindex;
+  char tun_name[32];
+  int raw4, raw6;
+  uv_poll_t tun_poll, raw4_poll, raw6_poll;
+  uv_timer_t tick;
+  uv_signal_t sig[2];
+  bool stopping;
+} app_t;
+
+static app_t g_app = {.tun_fd = -1, .raw4 = -1, .raw6 = -1};
+
+/* Preallocated packet buffers (no allocation per packet). */
+static uint8_t tun_bufs[TUN_BATCH][TUN_STRIDE];
+static size_t tun_lens[TUN_BATCH];
+static struct {
+  struct mmsghdr mm[RAW_BATCH];
+  struct iovec iov[RAW_BATCH];
+  struct sockaddr_storage from[RAW_BATCH];
+  uint8_t data[RAW_BATCH][RAW_BUF];
+} raw;
+
+/* ---------------------------------------------------------------- ops */
+
+static int op_send(void *ctx, ipm_ch_t ch, const uint8_t *id, size_t id_len,
+                   const ProtobufCMessage *msg, const uint8_t *pkt, size_t pkt_len)
+{
+  app_t *a = ctx;
+  ike_ipc_t *ep = ch == IPM_CH_SESSMGR ? a->sess : ch == IPM_CH_DEMUX ? a->demux : a->ctl;
+  if (ep == NULL) {
+    return -ENOTCONN;
+  }
+  return ike_ipc_send_pb(ep, id, id_len, msg, pkt, pkt_len);
+}
+
+static int op_tun_write(void *ctx, const uint8_t *pkt, size_t len)
+{
+  app_t *a = ctx;
+  return tun_write(a->tun_fd, pkt, len) < 0 ? -1 : 0;
+}
+
+static int op_raw_send(void *ctx, const esp_sa_t *sa, const uint8_t *pkt, size_t len)
+{
+  app_t *a = ctx;
+  bool v4 = sa->peer.ss.ss_family == AF_INET;
+  int fd = v4 ? a->raw4 : a->raw6;
+  if (fd < 0) {
+    return -ENOTSUP;
+  }
+  union {
+    char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+    struct cmsghdr align;
+  } ctl;
+  struct sockaddr_storage dst = sa->peer.ss;
+  struct iovec iov = {.iov_base = (void *)pkt, .iov_len = len};
+  struct msghdr mh;
+  memset(&mh, 0, sizeof(mh));
+  memset(&ctl, 0, sizeof(ctl));
+  if (v4) {
+    ((struct sockaddr_in *)&dst)->sin_port = 0;
+  } else {
+    ((struct sockaddr_in6 *)&dst)->sin6_port = 0;
+  }
+  mh.msg_name = &dst;
+  mh.msg_namelen = v4 ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = ctl.buf;
+  struct cmsghdr *cm;
+  if (v4) { /* leave from the SA's local address */
+    struct in_pktinfo pi = {0};
+    pi.ipi_spec_dst = ((const struct sockaddr_in *)&sa->local.ss)->sin_addr;
+    mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+    cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = IPPROTO_IP;
+    cm->cmsg_type = IP_PKTINFO;
+    cm->cmsg_len = CMSG_LEN(sizeof(pi));
+    memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+  } else {
+    struct in6_pktinfo pi = {0};
+    pi.ipi6_addr = ((const struct sockaddr_in6 *)&sa->local.ss)->sin6_addr;
+    mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+    cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = IPPROTO_IPV6;
+    cm->cmsg_type = IPV6_PKTINFO;
+    cm->cmsg_len = CMSG_LEN(sizeof(pi));
+    memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+  }
+  return sendmsg(fd, &mh, MSG_DONTWAIT) < 0 ? -errno : 0;
+}
+
+static uint64_t op_now(void *ctx)
+{
+  (void)ctx;
+  return (uint64_t)time(NULL);
+}
+
+/* ---------------------------------------------------------------- IPC callbacks */
+
+static void on_sess(ike_ipc_t *ep, const ike_ipc_msg_t *msg, void *arg)
+{
+  app_t *a = arg;
+  (void)ep;
+  ipm_on_sessmgr(a->m, msg->id, msg->id_len, msg->hdr, msg->hdr_len);
+}
+
+static void on_demux(ike_ipc_t *ep, const ike_ipc_msg_t *msg, void *arg)
+{
+  app_t *a = arg;
+  (void)ep;
+  ipm_on_demux(a->m, msg->hdr, msg->hdr_len, msg->pkt, msg->pkt_len);
+}
+
+static void on_demux_connected(ike_ipc_t *ep, void *arg)
+{
+  app_t *a = arg;
+  (void)ep;
+  IKE_LOG_INFO("connected to demux, saying Hello");
+  ipm_hello_demux(a->m);
+}
+
+static void on_ctl(ike_ipc_t *ep, const ike_ipc_msg_t *msg, void *arg)
+{
+  app_t *a = arg;
+  (void)ep;
+  ipm_on_ctl(a->m, msg->id, msg->id_len, msg->hdr, msg->hdr_len);
+}
+
+/* ---------------------------------------------------------------- packets */
+
+/* TUN readable: drain in batches, at most TUN_WAKE_CAP packets per wake-up (the
+ * poll is level-triggered: the rest comes next loop iteration). */
+static void on_tun(uv_poll_t *h, int status, int events)
+{
+  app_t *a = h->data;
+  (void)status;
+  (void)events;
+  unsigned total = 0;
+  while (total < TUN_WAKE_CAP) {
+    int n = tun_read_batch(a->tun_fd, &tun_bufs[0][0], TUN_STRIDE, tun_lens, TUN_BATCH);
+    if (n <= 0) {
+      break;
+    }
+    for (int i = 0; i < n; i++) {
+      ipm_tun_in(a->m, tun_bufs[i], tun_lens[i]);
+    }
+    total += (unsigned)n;
+    if ((unsigned)n < TUN_BATCH) {
+      break;
+    }
+  }
+}
+
+/* Raw ESP readable (no UDP encapsulation): IPv4 delivers the IP header, IPv6 not. */
+static void on_raw(uv_poll_t *h, int status, int events)
+{
+  app_t *a = h->data;
+  int fd = h == &a->raw4_poll ? a->raw4 : a->raw6;
+  bool v4 = fd == a->raw4;
+  (void)status;
+  (void)events;
+  for (unsigned i = 0; i < RAW_BATCH; i++) {
+    raw.iov[i].iov_base = raw.data[i];
+    raw.iov[i].iov_len = RAW_BUF;
+    memset(&raw.mm[i], 0, sizeof(raw.mm[i]));
+    raw.mm[i].msg_hdr.msg_name = &raw.from[i];
+    raw.mm[i].msg_hdr.msg_namelen = sizeof(raw.from[i]);
+    raw.mm[i].msg_hdr.msg_iov = &raw.iov[i];
+    raw.mm[i].msg_hdr.msg_iovlen = 1;
+  }
+  int n = recvmmsg(fd, raw.mm, RAW_BATCH, MSG_DONTWAIT, NULL);
+  for (int i = 0; i < n; i++) {
+    const uint8_t *p = raw.data[i];
+    size_t len = raw.mm[i].msg_len, off = 0;
+    if (v4) {
+      if (len < 20 || (p[0] >> 4) != 4 || (size_t)(p[0] & 0x0f) * 4u > len) {
+        continue;
+      }
+      off = (size_t)(p[0] & 0x0f) * 4u;
+    }
+    ipm_esp_in(a->m, p + off, len - off, (const struct sockaddr *)&raw.from[i], false);
+  }
+}
+
+static void on_tick(uv_timer_t *t)
+{
+  app_t *a = t->data;
+  ipm_tick(a->m);
+}
+
+/* ---------------------------------------------------------------- set-up */
+
+static int setup_tun(app_t *a, const ike_config_t *cfg, const char *name, unsigned mtu)
+{
+  a->tun_fd = tun_open(name, a->tun_name, &a->tun_ifindex);
+  if (a->tun_fd < 0) {
+    fprintf(stderr, "ipsecmgr: cannot open TUN device %s: %s\n", name, strerror(-a->tun_fd));
+    return -1;
+  }
+  int r = tun_set_up(a->tun_ifindex, mtu);
+  if (r != 0) {
+    fprintf(stderr, "ipsecmgr: cannot set %s up: %s\n", a->tun_name, strerror(-r));
+    return -1;
+  }
+  for (unsigned i = 0; i < cfg->n_pools; i++) {
+    const ike_cfg_prefix_t *p = &cfg->pools[i].prefix;
+    char txt[64];
+    ike_cfg_prefix_str(p, txt, sizeof(txt));
+    r = tun_add_route(a->tun_ifindex, p->family, p->addr, p->plen);
+    if (r != 0) {
+      fprintf(stderr, "ipsecmgr: cannot route pool %s via %s: %s\n", txt, a->tun_name,
+              strerror(-r));
+      return -1;
+    }
+    IKE_LOG_INFO("pool %s routed via %s", txt, a->tun_name);
+  }
+  uv_poll_init(a->loop, &a->tun_poll, a->tun_fd);
+  a->tun_poll.data = a;
+  uv_poll_start(&a->tun_poll, UV_READABLE, on_tun);
+  return 0;
+}
+
+static void setup_raw(app_t *a)
+{
+  int one = 1;
+  a->raw4 = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP);
+  a->raw6 = socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP);
+  if (a->raw4 < 0 || a->raw6 < 0) {
+    IKE_LOG_WARN("raw ESP socket: %s; ESP without UDP encapsulation unavailable",
+                 strerror(errno));
+  }
+  if (a->raw4 >= 0) {
+    setsockopt(a->raw4, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+    uv_poll_init(a->loop, &a->raw4_poll, a->raw4);
+    a->raw4_poll.data = a;
+    uv_poll_start(&a->raw4_poll, UV_READABLE, on_raw);
+  }
+  if (a->raw6 >= 0) {
+    uv_poll_init(a->loop, &a->raw6_poll, a->raw6);
+    a->raw6_poll.data = a;
+    uv_poll_start(&a->raw6_poll, UV_READABLE, on_raw);
+  }
+}
+
+static int setup_ipc(app_t *a, const char *sess_ep, const char *demux_ep, const char *ctl_ep)
+{
+  int r = ike_ipc_router_new(a->loop, a->zctx, sess_ep, &a->sess);
+  if (r != 0) {
+    fprintf(stderr, "ipsecmgr: cannot bind %s: %s\n", sess_ep, zmq_strerror(-r));
+    return -1;
+  }
+  ike_ipc_set_recv(a->sess, on_sess, a);
+  static const char id[] = "ipsecmgr";
+  r = ike_ipc_dealer_new(a->loop, a->zctx, demux_ep, id, sizeof(id) - 1u, &a->demux);
+  if (r != 0) {
+    fprintf(stderr, "ipsecmgr: cannot connect to demux at %s: %s\n", demux_ep, zmq_strerror(-r));
+    return -1;
+  }
+  ike_ipc_set_recv(a->demux, on_demux, a);
+  ike_ipc_set_connected(a->demux, on_demux_connected, a);
+  if (ctl_ep != NULL) {
+    r = ike_ipc_router_new(a->loop, a->zctx, ctl_ep, &a->ctl);
+    if (r != 0) {
+      fprintf(stderr, "ipsecmgr: cannot bind %s: %s\n", ctl_ep, zmq_strerror(-r));
+      return -1;
+    }
+    ike_ipc_set_recv(a->ctl, on_ctl, a);
+  }
+  return 0;
+}
+
+static void shutdown_all(app_t *a)
+{
+  if (a->stopping) {
+    return;
+  }
+  a->stopping = true;
+  if (a->tun_fd >= 0 && a->tun_poll.loop != NULL) {
+    uv_close((uv_handle_t *)&a->tun_poll, NULL);
+  }
+  if (a->raw4 >= 0 && a->raw4_poll.loop != NULL) {
+    uv_close((uv_handle_t *)&a->raw4_poll, NULL);
+  }
+  if (a->raw6 >= 0 && a->raw6_poll.loop != NULL) {
+    uv_close((uv_handle_t *)&a->raw6_poll, NULL);
+  }
+  if (a->tick.loop != NULL) {
+    uv_close((uv_handle_t *)&a->tick, NULL);
+  }
+  ike_ipc_close(a->sess, NULL, NULL);
+  ike_ipc_close(a->demux, NULL, NULL);
+  ike_ipc_close(a->ctl, NULL, NULL);
+  for (int i = 0; i < 2; i++) {
+    if (a->sig[i].loop != NULL) {
+      uv_close((uv_handle_t *)&a->sig[i], NULL);
+    }
+  }
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+  IKE_LOG_INFO("signal %d, stopping", signum);
+  shutdown_all(h->data);
+}
+
+/* ---------------------------------------------------------------- --query */
+
+/* Ask a running ipsecmgr for its counters and print "name value" lines. */
+static int query(const char *ep, const char *prefix)
+{
+  void *z = zmq_ctx_new();
+  void *s = zmq_socket(z, ZMQ_DEALER);
+  int tmo = 3000, linger = 0, rc = 1;
+  zmq_setsockopt(s, ZMQ_RCVTIMEO, &tmo, sizeof(tmo));
+  zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+  Ikegw__Ctl__Envelope env = IKEGW__CTL__ENVELOPE__INIT;
+  Ikegw__Ctl__StatsRequest sr = IKEGW__CTL__STATS_REQUEST__INIT;
+  sr.prefix = (char *)(prefix != NULL ? prefix : "");
+  env.id = 1;
+  env.msg_case = IKEGW__CTL__ENVELOPE__MSG_STATS_REQUEST;
+  env.stats_request = &sr;
+  uint8_t out[256], in[65536];
+  size_t n = ikegw__ctl__envelope__pack(&env, out);
+  if (zmq_connect(s, ep) == 0 && zmq_send(s, out, n, 0) == (int)n) {
+    int got = zmq_recv(s, in, sizeof(in), 0);
+    Ikegw__Ctl__Envelope *ans =
+        got > 0 && (size_t)got <= sizeof(in) ? ikegw__ctl__envelope__unpack(NULL, (size_t)got, in) : NULL;
+    if (ans != NULL && ans->msg_case == IKEGW__CTL__ENVELOPE__MSG_STATS_RESPONSE) {
+      for (size_t i = 0; i < ans->stats_response->n_counters; i++) {
+        printf("%s %llu\n", ans->stats_response->counters[i]->name,
+               (unsigned long long)ans->stats_response->counters[i]->value);
+      }
+      rc = 0;
+    } else {
+      fprintf(stderr, "ipsecmgr: no answer from %s\n", ep);
+    }
+    if (ans != NULL) {
+      ikegw__ctl__envelope__free_unpacked(ans, NULL);
+    }
+  }
+  zmq_close(s);
+  zmq_ctx_term(z);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- main */
+
+typedef struct {
+  const char *config, *sess_ep, *demux_ep, *ctl_ep, *tun, *query;
+  unsigned mtu, max_sas;
+} opts_t;
+
+static void usage(FILE *f)
+{
+  fprintf(f, "usage: ipsecmgr -c CONFIG [--sessmgr-endpoint EP] [--demux-endpoint EP]\n"
+             "                [--ctl-endpoint EP] [--tun NAME] [--mtu N] [--max-sas N]\n"
+             "                [--log-level err|warn|info|debug]\n"
+             "       ipsecmgr --query CTL-EP [PREFIX]\n");
+}
+
+static int parse_opts(int argc, char **argv, opts_t *o)
+{
+  static const struct option lo[] = {
+      {"config", required_argument, NULL, 'c'},
+      {"sessmgr-endpoint", required_argument, NULL, 's'},
+      {"demux-endpoint", required_argument, NULL, 'd'},
+      {"ctl-endpoint", required_argument, NULL, 'C'},
+      {"tun", required_argument, NULL, 't'},
+      {"mtu", required_argument, NULL, 'm'},
+      {"max-sas", required_argument, NULL, 'x'},
+      {"log-level", required_argument, NULL, 'l'},
+      {"query", required_argument, NULL, 'q'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  int c, lvl;
+  memset(o, 0, sizeof(*o));
+  o->sess_ep = "ipc:///tmp/ikegw-ipsecmgr.sock";
+  o->demux_ep = "ipc:///tmp/ikegw-demux-ipsec.sock";
+  o->tun = "ikegw0";
+  o->mtu = 1400;
+  while ((c = getopt_long(argc, argv, "c:h", lo, NULL)) != -1) {
+    switch (c) {
+    case 'c': o->config = optarg; break;
+    case 's': o->sess_ep = optarg; break;
+    case 'd': o->demux_ep = optarg; break;
+    case 'C': o->ctl_ep = optarg; break;
+    case 't': o->tun = optarg; break;
+    case 'm': o->mtu = (unsigned)strtoul(optarg, NULL, 10); break;
+    case 'x': o->max_sas = (unsigned)strtoul(optarg, NULL, 10); break;
+    case 'q': o->query = optarg; break;
+    case 'l':
+      lvl = ike_log_level_parse(optarg);
+      if (lvl < 0) {
+        fprintf(stderr, "ipsecmgr: bad log level '%s'\n", optarg);
+        return -1;
+      }
+      ike_log_set_level(lvl);
+      break;
+    case 'h': usage(stdout); exit(0);
+    default: usage(stderr); return -1;
+    }
+  }
+  if (o->query == NULL && (o->config == NULL || optind != argc)) {
+    usage(stderr);
+    return -1;
+  }
+  if (o->mtu != 0 && (o->mtu < 576 || o->mtu > 65000)) {
+    fprintf(stderr, "ipsecmgr: bad --mtu %u\n", o->mtu);
+    return -1;
+  }
+  return 0;
+}
+
+int main(int argc, char **argv)
+{
+  static ike_config_t cfg;
+  app_t *a = &g_app;
+  opts_t o;
+  char err[512];
+  int rc = 0;
+
+  ike_log_set_process("ipsecmgr");
+  signal(SIGPIPE, SIG_IGN);
+  if (parse_opts(argc, argv, &o) != 0) {
+    return 1;
+  }
+  if (o.query != NULL) {
+    return query(o.query, optind < argc ? argv[optind] : NULL);
+  }
+  if (ike_config_load(o.config, &cfg, err, sizeof(err)) != 0) {
+    fprintf(stderr, "%s\n", err);
+    return 2;
+  }
+  ike_log_set_level(cfg.log_level);
+  if (cfg.datapath != IKE_CFG_DP_USERSPACE) {
+    IKE_LOG_WARN("datapath %s is not wired into the ipsecmgr process yet: running the "
+                 "userspace datapath", ike_cfg_datapath_name(cfg.datapath));
+  }
+  ipm_cfg_t mc = {.max_sas = o.max_sas,
+                  .ops = {.send = op_send, .tun_write = op_tun_write,
+                          .raw_send = op_raw_send, .now_s = op_now},
+                  .ctx = a};
+  if (ipm_new(&mc, &a->m) != 0) {
+    fprintf(stderr, "ipsecmgr: out of memory\n");
+    return 1;
+  }
+  a->loop = uv_default_loop();
+  a->zctx = zmq_ctx_new();
+  if (a->zctx == NULL || setup_tun(a, &cfg, o.tun, o.mtu) != 0 ||
+      setup_ipc(a, o.sess_ep, o.demux_ep, o.ctl_ep) != 0) {
+    rc = 1;
+    goto done;
+  }
+  setup_raw(a);
+  uv_timer_init(a->loop, &a->tick);
+  a->tick.data = a;
+  uv_timer_start(&a->tick, on_tick, 1000, 1000);
+  for (int i = 0; i < 2; i++) {
+    uv_signal_init(a->loop, &a->sig[i]);
+    a->sig[i].data = a;
+    uv_signal_start(&a->sig[i], on_signal, i == 0 ? SIGTERM : SIGINT);
+  }
+  IKE_LOG_INFO("userspace datapath on %s (mtu %u), sessmgrs at %s, demux at %s", a->tun_name,
+               o.mtu, o.sess_ep, o.demux_ep);
+  uv_run(a->loop, UV_RUN_DEFAULT);
+  IKE_LOG_INFO("stopped");
+done:
+  if (!a->stopping) {
+    shutdown_all(a);
+    uv_run(a->loop, UV_RUN_DEFAULT);
+  }
+  uv_loop_close(a->loop);
+  if (a->tun_fd >= 0) {
+    close(a->tun_fd);
+  }
+  if (a->raw4 >= 0) {
+    close(a->raw4);
+  }
+  if (a->raw6 >= 0) {
+    close(a->raw6);
+  }
+  if (a->zctx != NULL) {
+    zmq_ctx_term(a->zctx);
+  }
+  ipm_free(a->m);
+  return rc;
+}
