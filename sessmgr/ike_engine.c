@@ -57,6 +57,7 @@ void ike_engine_free(ike_engine_t *e)
     }
   }
   free(e->tab);
+  ike_timer_free(e);
   ike_pool_free_all(e);
   ike_wipe(e->cookie_secret, sizeof e->cookie_secret);
   free(e->rx);
@@ -265,12 +266,15 @@ void ike_engine_recv(ike_engine_t *e, const ike_path_t *path, bool natt,
 }
 
 /* Timers of one SA; returns false if the SA was destroyed. */
-static bool sa_timers(ike_engine_t *e, ike_sa_t *sa, uint64_t *next)
+static bool sa_timers(ike_engine_t *e, ike_sa_t *sa)
 {
   const ike_cfg_template_t *t = ike_sa_tmpl(e, sa);
   if (sa->expire_ms != 0 && e->now_ms >= sa->expire_ms) {
     if (sa->state == IKE_SA_ESTABLISHED) {
-      ike_task_delete_i(e, sa); /* lifetime over: the peer rekeys before this */
+      /* Lifetime over: the peer rekeys before this. */
+      if (!ike_task_delete_i(e, sa)) {
+        return false;
+      }
       sa->expire_ms = 0;
     } else {
       ike_sa_destroy(e, sa);
@@ -298,28 +302,20 @@ static bool sa_timers(ike_engine_t *e, ike_sa_t *sa, uint64_t *next)
                                                         : e->now_ms + iv;
     }
   }
-  uint64_t cand[3] = {sa->expire_ms, sa->req ? sa->req_next_ms : 0, sa->dpd_next_ms};
-  for (int i = 0; i < 3; i++) {
-    if (cand[i] != 0 && cand[i] < *next) {
-      *next = cand[i];
-    }
-  }
+  ike_timer_schedule(e, sa);
   return true;
 }
 
 int64_t ike_engine_tick(ike_engine_t *e, uint64_t now_ms)
 {
-  uint64_t next = UINT64_MAX;
   e->now_ms = now_ms;
-  /* A scan per tick: fine for the slice; a timer wheel replaces it for
-   * millions of SAs (DESIGN.md performance principles). */
-  for (size_t j = 0; j < e->cap; j++) {
-    ike_sa_t *sa = e->tab[j];
-    if (sa != NULL && !sa_timers(e, sa, &next)) {
-      j--; /* backward-shift deletion may have moved another SA into slot j */
-    }
+  ike_sa_t *sa;
+  /* Only SAs whose deadline has come are touched (ike_timer.c). */
+  while ((sa = ike_timer_pop_due(e, now_ms)) != NULL) {
+    sa_timers(e, sa);
   }
-  return next == UINT64_MAX ? -1 : (int64_t)(next > now_ms ? next - now_ms : 0);
+  uint64_t next = ike_timer_next(e);
+  return next == 0 ? -1 : (int64_t)(next > now_ms ? next - now_ms : 0);
 }
 
 void ike_engine_child_expire(ike_engine_t *e, uint32_t spi_in, bool hard,
@@ -350,7 +346,9 @@ int ike_engine_clear(ike_engine_t *e, uint64_t spi, uint64_t now_ms)
       continue;
     }
     if (sa->state == IKE_SA_ESTABLISHED) {
-      ike_task_delete_i(e, sa);
+      if (!ike_task_delete_i(e, sa)) {
+        j--; /* destroyed at once: another SA may have moved into slot j */
+      }
       n++;
     } else if (sa->state == IKE_SA_HALF_OPEN) {
       ike_sa_destroy(e, sa);

@@ -106,6 +106,7 @@ int ike_msg_request(ike_engine_t *e, ike_sa_t *sa, uint8_t exchange,
   sa->req_kind = kind;
   sa->req_tries = 0;
   sa->req_next_ms = e->now_ms + retransmit_delay(e, sa);
+  ike_timer_schedule(e, sa);
   ike_stats_exchange(&e->stats, exchange, 0, 1);
   e->ops.send(e->ctx, &sa->path, sa->natt, out, len);
   return 0;

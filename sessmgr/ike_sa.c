@@ -247,6 +247,7 @@ void ike_sa_destroy(ike_engine_t *e, ike_sa_t *sa)
     ike_pool_release6(e, ike_sa_tmpl(e, sa), sa->vip6);
   }
   tab_remove(e, sa);
+  ike_timer_remove(e, sa);
   ike_dh_free(sa->dh);
   if (sa->ho != NULL) {
     ike_wipe(sa->ho, sizeof *sa->ho);

@@ -100,6 +100,8 @@ typedef struct ike_sa {
   uint32_t mobike_updates;         /* updates applied (show output) */
   uint64_t created_ms, last_rx_ms, dpd_next_ms, expire_ms;
   ike_child_t child[IKE_MAX_CHILD];
+  uint32_t heap_idx;               /* 1-based place in the timer heap, 0 = none */
+  uint64_t sched_ms;               /* deadline the heap holds for it */
   ike_halfopen_t *ho;
   ike_dh_t *dh;
 } ike_sa_t;
@@ -116,6 +118,8 @@ struct ike_engine {
   uint16_t n_workers;              /* workers sharing the pools (interleaved) */
   uint8_t *pool_used[IKE_CFG_MAX_POOLS]; /* per pool: offsets this worker holds */
   size_t pool_size[IKE_CFG_MAX_POOLS];
+  ike_sa_t **heap;                 /* timer heap (ike_timer.c) */
+  size_t heap_n, heap_cap;
   struct ike_rx *rx;               /* scratch for the message being handled */
   const ike_cert_store_t *certs[IKE_CFG_MAX_TEMPLATES]; /* per template, borrowed */
   uint64_t now_ms;
@@ -138,6 +142,17 @@ ike_child_t *ike_sa_child_by_out(ike_sa_t *sa, uint32_t spi_out);
 ike_child_t *ike_sa_child_by_in(ike_sa_t *sa, uint32_t spi_in);
 ike_child_t *ike_sa_child_free_slot(ike_sa_t *sa);
 const ike_cfg_template_t *ike_sa_tmpl(const ike_engine_t *e, const ike_sa_t *sa);
+
+/* --- Timers (ike_timer.c) --- */
+/* (Re)queue an SA at its earliest deadline; call wherever a deadline is set
+ * earlier than before. */
+void ike_timer_schedule(ike_engine_t *e, ike_sa_t *sa);
+void ike_timer_remove(ike_engine_t *e, ike_sa_t *sa);
+/* Dequeue the next SA whose deadline is <= now, or NULL. */
+ike_sa_t *ike_timer_pop_due(ike_engine_t *e, uint64_t now_ms);
+/* Earliest deadline queued, 0 if none. */
+uint64_t ike_timer_next(const ike_engine_t *e);
+void ike_timer_free(ike_engine_t *e);
 
 /* --- Virtual IP pools (ike_pool.c) --- */
 /* Take a free IPv4 address of the template's pool (host order), 0 if none.
@@ -201,7 +216,8 @@ bool ike_auth_cert_put(ike_engine_t *e, ike_sa_t *sa, const ike_cfg_template_t *
 void ike_task_child_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx); /* task_child.c */
 void ike_task_info_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx);  /* task_info.c */
 void ike_task_info_i_done(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx);
-void ike_task_delete_i(ike_engine_t *e, ike_sa_t *sa);
+/* Start a Delete of the IKE SA; false if the SA was destroyed at once. */
+bool ike_task_delete_i(ike_engine_t *e, ike_sa_t *sa);
 void ike_task_dpd_i(ike_engine_t *e, ike_sa_t *sa);
 void ike_task_delete_child_i(ike_engine_t *e, ike_sa_t *sa, ike_child_t *c);
 /* MOBIKE (task_mobike.c). Returns true if the request carried an update. */

@@ -304,6 +304,7 @@ void ike_task_auth_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx)
   sa->ho = NULL;
   sa->expire_ms = t->ike_lifetime_s ? e->now_ms + (uint64_t)t->ike_lifetime_s * 1000u : 0;
   sa->dpd_next_ms = t->dpd_interval_s ? e->now_ms + (uint64_t)t->dpd_interval_s * 1000u : 0;
+  ike_timer_schedule(e, sa);
   IKE_LOG_INFO("SPI %016llx: IKE SA established with %s, MOBIKE %s",
                (unsigned long long)sa->spi_r, sa->peer_id, sa->mobike ? "on" : "off");
 }

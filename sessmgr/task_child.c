@@ -401,6 +401,8 @@ static void rekey_ike(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx, const ccs_req
   IKE_STAT(e, ike_sa_rekeyed);
   /* The old SA waits for the peer's Delete; it expires anyway. */
   sa->expire_ms = e->now_ms + 60000;
+  ike_timer_schedule(e, nsa);
+  ike_timer_schedule(e, sa);
   IKE_LOG_INFO("SPI %016llx: rekeyed to SPI %016llx", (unsigned long long)sa->spi_r,
                (unsigned long long)nsa->spi_r);
 }

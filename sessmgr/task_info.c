@@ -92,7 +92,7 @@ void ike_task_info_i_done(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx)
 }
 
 /* Start a Delete of the whole IKE SA (gwctl clear, lifetime expiry). */
-void ike_task_delete_i(ike_engine_t *e, ike_sa_t *sa)
+bool ike_task_delete_i(ike_engine_t *e, ike_sa_t *sa)
 {
   ike_tx_t tx;
   ike_tx_init(&tx);
@@ -103,7 +103,7 @@ void ike_task_delete_i(ike_engine_t *e, ike_sa_t *sa)
   }
   if (ike_msg_request(e, sa, IKE_EXCH_INFORMATIONAL, &tx, IKE_REQ_DELETE) != 0) {
     ike_sa_destroy(e, sa);
-    return;
+    return false;
   }
   ike_sa_set_state(e, sa, IKE_SA_DELETING);
   /* Remove the CHILD SAs now: traffic stops whether or not the peer answers. */
@@ -112,6 +112,7 @@ void ike_task_delete_i(ike_engine_t *e, ike_sa_t *sa)
       child_remove(e, &sa->child[i]);
     }
   }
+  return true;
 }
 
 /* Delete one CHILD SA of ours (hard lifetime): INFORMATIONAL { D(ESP, SPI) }.

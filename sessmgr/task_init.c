@@ -267,6 +267,7 @@ void ike_task_init_r(ike_engine_t *e, ike_rx_t *rx)
   sa->dh = NULL;
   /* Half-open SAs expire if IKE_AUTH never comes. */
   sa->expire_ms = e->now_ms + 30000;
+  ike_timer_schedule(e, sa);
   ike_stats_exchange(&e->stats, IKE_EXCH_IKE_SA_INIT, 1, 1);
   e->ops.send(e->ctx, rx->path, rx->natt, sa->ho->init_rsp, sa->ho->init_rsp_len);
 }
