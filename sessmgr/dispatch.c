@@ -273,7 +273,8 @@ void sessmgr_on_ipsec(ike_ipc_t *ep, const ike_ipc_msg_t *msg, void *arg)
     break;
   case IKEGW__IPSEC__ENVELOPE__MSG_SA_EXPIRE:
     if (env->sa_expire->id != NULL) {
-      ike_engine_child_expire(sm->engine, env->sa_expire->id->child_in_spi,
+      ike_engine_child_expire(sm->engine, env->sa_expire->ike_spi,
+                              env->sa_expire->id->child_in_spi,
                               env->sa_expire->hard, now_ms(sm));
       sessmgr_rearm(sm);
     }

@@ -318,10 +318,18 @@ int64_t ike_engine_tick(ike_engine_t *e, uint64_t now_ms)
   return next == 0 ? -1 : (int64_t)(next > now_ms ? next - now_ms : 0);
 }
 
-void ike_engine_child_expire(ike_engine_t *e, uint32_t spi_in, bool hard,
-                             uint64_t now_ms)
+void ike_engine_child_expire(ike_engine_t *e, uint64_t ike_spi, uint32_t spi_in,
+                             bool hard, uint64_t now_ms)
 {
   e->now_ms = now_ms;
+  ike_sa_t *hint = ike_sa_find(e, ike_spi);
+  ike_child_t *hc = hint ? ike_sa_child_by_in(hint, spi_in) : NULL;
+  if (hc != NULL) {
+    if (hard) {
+      ike_task_delete_child_i(e, hint, hc);
+    }
+    return;
+  }
   for (size_t j = 0; j < e->cap; j++) {
     ike_sa_t *sa = e->tab[j];
     ike_child_t *c = sa ? ike_sa_child_by_in(sa, spi_in) : NULL;

@@ -83,9 +83,11 @@ void ike_engine_recv(ike_engine_t *e, const ike_path_t *path, bool natt,
  * timer, or -1 if none. */
 int64_t ike_engine_tick(ike_engine_t *e, uint64_t now_ms);
 
-/* ipsecmgr reported a CHILD SA lifetime event (soft → rekey, hard → delete). */
-void ike_engine_child_expire(ike_engine_t *e, uint32_t spi_in, bool hard,
-                             uint64_t now_ms);
+/* ipsecmgr reported a CHILD SA lifetime event (soft → rekey, hard → delete).
+ * ike_spi: the IKE SPI ipsecmgr was given (a hint: after an IKE rekey the
+ * CHILD SA belongs to the new IKE SA and a scan finds it). */
+void ike_engine_child_expire(ike_engine_t *e, uint64_t ike_spi, uint32_t spi_in,
+                             bool hard, uint64_t now_ms);
 
 /* Counters of this worker. */
 const ike_stats_t *ike_engine_stats(const ike_engine_t *e);
