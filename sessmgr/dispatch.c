@@ -268,7 +268,10 @@ void sessmgr_on_ipsec(ike_ipc_t *ep, const ike_ipc_msg_t *msg, void *arg)
   switch (env->msg_case) {
   case IKEGW__IPSEC__ENVELOPE__MSG_SA_RESULT:
     if (!env->sa_result->ok) {
-      IKE_LOG_ERR("ipsecmgr refused an SA operation: %s", env->sa_result->error);
+      /* Never a silent success: the log, and gwctl's fail_ipsecmgr counter. */
+      IKE_LOG_ERR("ipsecmgr refused SA operation %llu: %s",
+                  (unsigned long long)env->id, env->sa_result->error);
+      ike_engine_count_ipsec_failure(sm->engine);
     }
     break;
   case IKEGW__IPSEC__ENVELOPE__MSG_SA_EXPIRE:

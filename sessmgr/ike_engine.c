@@ -75,6 +75,11 @@ const ike_cfg_template_t *ike_sa_tmpl(const ike_engine_t *e, const ike_sa_t *sa)
   return &e->cfg->templates[i];
 }
 
+void ike_engine_count_ipsec_failure(ike_engine_t *e)
+{
+  IKE_STAT(e, fail_ipsecmgr);
+}
+
 const ike_stats_t *ike_engine_stats(const ike_engine_t *e)
 {
   return &e->stats;

@@ -89,6 +89,9 @@ int64_t ike_engine_tick(ike_engine_t *e, uint64_t now_ms);
 void ike_engine_child_expire(ike_engine_t *e, uint64_t ike_spi, uint32_t spi_in,
                              bool hard, uint64_t now_ms);
 
+/* ipsecmgr refused or failed an SA operation (counted as fail_ipsecmgr). */
+void ike_engine_count_ipsec_failure(ike_engine_t *e);
+
 /* Counters of this worker. */
 const ike_stats_t *ike_engine_stats(const ike_engine_t *e);
 /* Number of IKE SAs (established and half-open). */
