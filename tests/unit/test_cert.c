@@ -82,7 +82,14 @@ static const char *mkpki =
     "$O x509 -in rsaca.crt -pubkey -noout | $O pkey -pubin -outform DER "
     "| sha1sum | cut -c1-40 > rsaca.spki\n"
     "$O x509 -in ecca.crt -pubkey -noout | $O pkey -pubin -outform DER "
-    "| sha1sum | cut -c1-40 > ecca.spki\n";
+    "| sha1sum | cut -c1-40 > ecca.spki\n"
+    /* Signatures by the CLI over msg.bin (written by setup) for cross-checks. */
+    "$O dgst -sha1 -sign srv.key -out srv1.sig msg.bin\n"
+    "$O dgst -sha256 -sign srv.key -out srv256.sig msg.bin\n"
+    "$O dgst -sha256 -sign srv.key -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 "
+    "-out srvpss.sig msg.bin\n"
+    "$O dgst -sha384 -sign cli.key -out cli384.sig msg.bin\n"
+    "$O dgst -sha512 -sign c521.key -out c521.sig msg.bin\n";
 
 static int setup(void **state)
 {
@@ -98,6 +105,16 @@ static int setup(void **state)
     return -1;
   }
   fputs(mkpki, f);
+  fclose(f);
+  char mb[128];
+  snprintf(mb, sizeof mb, "%s/msg.bin", dir);
+  f = fopen(mb, "wb");
+  if (f == NULL) {
+    return -1;
+  }
+  for (int i = 0; i < 300; i++) {
+    fputc((i * 7 + 1) & 0xff, f);
+  }
   fclose(f);
   char cmd[512];
   snprintf(cmd, sizeof cmd, "sh %s %s >%s/mkpki.log 2>&1", sh, dir, dir);
@@ -379,6 +396,91 @@ static void test_sign_ecdsa(void **state)
     ike_cert_peer_free(p);
     ike_cert_store_free(s);
   }
+}
+
+static size_t read_file(const char *name, uint8_t *buf, size_t cap)
+{
+  FILE *f = fopen(path(name), "rb");
+  assert_non_null(f);
+  size_t n = fread(buf, 1, cap, f);
+  fclose(f);
+  return n;
+}
+
+/* Signatures made by the openssl CLI (an independent signer) verify, framed
+ * as the AUTH data of each method with the AlgorithmIdentifiers of RFC 7427
+ * Appendix A; the r|s form of RFC 4754 is cut from the CLI's DER. */
+static void test_cli_signatures(void **state)
+{
+  (void)state;
+  static const uint8_t a_rsa256[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+                                     0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00};
+  static const uint8_t a_ecdsa384[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86,
+                                       0x48, 0xce, 0x3d, 0x04, 0x03, 0x03};
+  /* RSASSA-PSS: SHA-256, MGF1 with SHA-256, salt 32 (RFC 4055 3.1). */
+  static const uint8_t a_pss[] = {
+      0x30, 0x41, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a,
+      0x30, 0x34, 0xa0, 0x0f, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
+      0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0xa1, 0x1c, 0x30, 0x1a, 0x06, 0x09, 0x2a,
+      0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08, 0x30, 0x0d, 0x06, 0x09, 0x60,
+      0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0xa2, 0x03, 0x02,
+      0x01, 0x20};
+  uint8_t m[300], sig[600], auth[700];
+  for (int i = 0; i < 300; i++) {
+    m[i] = (uint8_t)((i * 7 + 1) & 0xff);
+  }
+  const uint8_t *one[1] = {m};
+  size_t ml[1] = {sizeof m};
+  ike_cert_peer_t *srv = peer_of("srv.crt", "srv.key");
+  ike_cert_peer_t *cli = peer_of("cli.crt", "cli.key");
+  ike_cert_peer_t *c521 = peer_of("c521.crt", "c521.key");
+
+  size_t n = read_file("srv1.sig", sig, sizeof sig);
+  assert_int_equal(ike_cert_verify(srv, IKE_AUTH_RSA_SIG, sig, n, one, ml, 1), 0);
+  const struct {
+    ike_cert_peer_t *c;
+    const char *file;
+    const uint8_t *alg;
+    size_t alen;
+  } ds[] = {{srv, "srv256.sig", a_rsa256, sizeof a_rsa256},
+            {srv, "srvpss.sig", a_pss, sizeof a_pss},
+            {cli, "cli384.sig", a_ecdsa384, sizeof a_ecdsa384}};
+  for (size_t i = 0; i < 3; i++) {
+    n = read_file(ds[i].file, sig, sizeof sig);
+    auth[0] = (uint8_t)ds[i].alen;
+    memcpy(auth + 1, ds[i].alg, ds[i].alen);
+    memcpy(auth + 1 + ds[i].alen, sig, n);
+    assert_int_equal(ike_cert_verify(ds[i].c, 14, auth, 1 + ds[i].alen + n, one, ml, 1),
+                     0);
+    m[0] ^= 1;
+    assert_int_equal(ike_cert_verify(ds[i].c, 14, auth, 1 + ds[i].alen + n, one, ml, 1),
+                     -IKE_E_BAD_SIGNATURE);
+    m[0] ^= 1;
+  }
+  /* P-521 DER -> r|s (66 bytes each) for method 11. */
+  n = read_file("c521.sig", sig, sizeof sig);
+  size_t i = 2 + ((sig[1] & 0x80) ? (sig[1] & 0x7f) : 0);
+  uint8_t rs[132];
+  memset(rs, 0, sizeof rs);
+  for (int k = 0; k < 2; k++) {
+    assert_int_equal(sig[i], 0x02);
+    size_t l = sig[i + 1];
+    const uint8_t *v = sig + i + 2;
+    while (l > 66) { /* leading zero of a positive INTEGER */
+      v++;
+      l--;
+    }
+    memcpy(rs + 66 * k + (66 - l), v, l);
+    i += 2 + sig[i + 1];
+  }
+  assert_int_equal(ike_cert_verify(c521, IKE_AUTH_ECDSA_521, rs, sizeof rs, one, ml, 1),
+                   0);
+  rs[70] ^= 0x10;
+  assert_int_equal(ike_cert_verify(c521, IKE_AUTH_ECDSA_521, rs, sizeof rs, one, ml, 1),
+                   -IKE_E_BAD_SIGNATURE);
+  ike_cert_peer_free(srv);
+  ike_cert_peer_free(cli);
+  ike_cert_peer_free(c521);
 }
 
 /* ike_cert_sign picks the method from the peer's SIGNATURE_HASH_ALGORITHMS. */
@@ -693,6 +795,7 @@ int main(void)
       cmocka_unit_test(test_load_errors), cmocka_unit_test(test_certreq),
       cmocka_unit_test(test_chain),       cmocka_unit_test(test_sign_rsa),
       cmocka_unit_test(test_sign_ecdsa),  cmocka_unit_test(test_sign_choice),
+      cmocka_unit_test(test_cli_signatures),
       cmocka_unit_test(test_id_match),    cmocka_unit_test(test_own_id),
       cmocka_unit_test(test_load_config), cmocka_unit_test(test_malformed),
   };
