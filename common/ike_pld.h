@@ -24,7 +24,7 @@
 
 #define IKE_MAX_PAYLOADS    48  /* payloads in one chain */
 #define IKE_MAX_PROPOSALS   16  /* proposals in one SA payload */
-#define IKE_MAX_TRANSFORMS  32  /* transforms in one proposal */
+#define IKE_MAX_TRANSFORMS  64  /* transforms in one proposal (strongSwan 5.9 default: 36) */
 #define IKE_MAX_TS          16  /* selectors in one TS payload */
 #define IKE_MAX_CP_ATTRS    32  /* attributes in one CP payload */
 #define IKE_MAX_DEL_SPIS    64  /* SPIs of one Delete payload we decode */
