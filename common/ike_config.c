@@ -92,7 +92,7 @@ int ike_cfg_get_num(ike_cfg_pctx_t *p, const char *s, uint64_t lo, uint64_t hi, 
 
 int ike_cfg_get_u32(ike_cfg_pctx_t *p, const char *s, uint32_t lo, uint32_t hi, const char *what,
                    uint32_t *out) {
-  uint64_t v;
+  uint64_t v = 0;
   if (ike_cfg_get_num(p, s, lo, hi, what, &v) != 0) {
     return -1;
   }

@@ -141,7 +141,7 @@ static ike_cert_store_t *load(const char *crt, const char *key, const char *ca)
   int rc = ike_cert_store_load(crt ? path(crt) : NULL, key ? path(key) : NULL,
                                ca ? path(ca) : NULL, &s, err, sizeof err);
   if (rc != 0) {
-    fail_msg("load %s/%s/%s: %s", crt, key, ca, err);
+    fail_msg("load %s/%s/%s: %s", crt ? crt : "-", key ? key : "-", ca ? ca : "-", err);
   }
   return s;
 }
