@@ -60,7 +60,8 @@ typedef struct show_acc {
   Ikegw__Ctl__Record **rp;
   Ikegw__Ctl__Field *fields;   /* SHOW_MAX_FIELDS per record */
   Ikegw__Ctl__Field **fp;
-  char *strs;                  /* 64 bytes per field */
+  char *strs;                  /* string values, bump-allocated */
+  size_t strs_used, strs_cap;
   size_t n, cap;
   uint64_t children;
 } show_acc_t;
@@ -74,8 +75,17 @@ static void field_s(show_acc_t *a, Ikegw__Ctl__Record *r, const char *name, cons
   Ikegw__Ctl__Field init = IKEGW__CTL__FIELD__INIT;
   a->fields[k] = init;
   a->fields[k].name = (char *)name;
-  char *s = a->strs + k * 64;
-  snprintf(s, 64, "%s", v);
+  size_t need = strlen(v) + 1;
+  if (a->strs_used + need > a->strs_cap) {
+    v = "";
+    need = 1;
+    if (a->strs_used + need > a->strs_cap) {
+      return;
+    }
+  }
+  char *s = a->strs + a->strs_used;
+  memcpy(s, v, need);
+  a->strs_used += need;
   a->fields[k].value_case = IKEGW__CTL__FIELD__VALUE_S;
   a->fields[k].s = s;
   a->fp[k] = &a->fields[k];
@@ -135,7 +145,7 @@ static void child_fields(show_acc_t *a, Ikegw__Ctl__Record *r, unsigned i,
   for (int k = 0; k < 8; k++) {
     snprintf(names[i][k], sizeof names[i][k], "child%u_%s", i, suffix[k]);
   }
-  char ts[80];
+  char ts[2 * INET6_ADDRSTRLEN + 8];
   field_u(a, r, names[i][0], c->spi_in);
   field_u(a, r, names[i][1], c->spi_out);
   field_u(a, r, names[i][2], c->suite.encr);
@@ -230,7 +240,8 @@ static void do_show(sessmgr_t *sm, const ike_ipc_msg_t *msg, uint64_t id,
   a.rp = calloc(a.cap + 1, sizeof *a.rp);
   a.fields = calloc(nf + 1, sizeof *a.fields);
   a.fp = calloc(nf + 1, sizeof *a.fp);
-  a.strs = calloc(nf + 1, 64);
+  a.strs_cap = (a.cap + 1) * 2048u; /* ~12 text fields per SA, IDs up to 255 */
+  a.strs = malloc(a.strs_cap);
   Ikegw__Ctl__ShowSaResponse rsp = IKEGW__CTL__SHOW_SA_RESPONSE__INIT;
   if (a.recs && a.rp && a.fields && a.fp && a.strs && !rq->summary) {
     ike_engine_foreach_sa(sm->engine, add_record, &a);

@@ -26,6 +26,11 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Debug >/dev/null && cmake --build build -
 [ $rc -eq 0 ] && { ctest --test-dir build --output-on-failure -j"$jobs" || rc=$?; }
 result unit $rc
 
+stage "build (Release, as deploy/run-gateway.sh builds it)"
+rc=0
+cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build build-rel -j"$jobs" || rc=$?
+result release-build $rc
+
 stage "build + unit tests (ASan+UBSan)"
 rc=0
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
