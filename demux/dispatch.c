@@ -17,30 +17,17 @@
 #include "ike_log.h"
 #include "ike_wire.h"
 #include "ikegw_ctl.pb-c.h"
+
+#include "ike_addr.h"
 #include "ikegw_demux.pb-c.h"
 
 #define ARENA_SIZE 2048
 
 /* Parse a printable address and port into ss. Returns 0 or -EINVAL. */
+/* A datagram address: text and a port that must not be 0. */
 static int parse_addr(const char *text, uint32_t port, struct sockaddr_storage *ss)
 {
-  memset(ss, 0, sizeof(*ss));
-  if (text == NULL || port == 0 || port > 65535) {
-    return -EINVAL;
-  }
-  struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-  if (inet_pton(AF_INET, text, &s4->sin_addr) == 1) {
-    s4->sin_family = AF_INET;
-    s4->sin_port = htons((uint16_t)port);
-    return 0;
-  }
-  if (inet_pton(AF_INET6, text, &s6->sin6_addr) == 1) {
-    s6->sin6_family = AF_INET6;
-    s6->sin6_port = htons((uint16_t)port);
-    return 0;
-  }
-  return -EINVAL;
+  return (port == 0 || ike_addr_parse(text, port, ss) != 0) ? -EINVAL : 0;
 }
 
 static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
@@ -84,7 +71,7 @@ static int send_datagram(dmx_t *d, const Ikegw__Demux__Datagram *dg, const uint8
   static const uint8_t marker[IKE_NON_ESP_MARKER_LEN] = {0, 0, 0, 0};
   struct sockaddr_storage src, dst;
   union {
-    char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+    char buf[IKE_ADDR_CMSG_SPACE];
     struct cmsghdr align;
   } ctl;
   struct iovec iov[2];
@@ -109,35 +96,12 @@ static int send_datagram(dmx_t *d, const Ikegw__Demux__Datagram *dg, const uint8
   iov[n++].iov_len = len;
 
   memset(&mh, 0, sizeof(mh));
-  memset(&ctl, 0, sizeof(ctl));
   mh.msg_name = &dst;
   mh.msg_namelen = dst.ss_family == AF_INET ? sizeof(struct sockaddr_in)
                                             : sizeof(struct sockaddr_in6);
   mh.msg_iov = iov;
   mh.msg_iovlen = (size_t)n;
-  mh.msg_control = ctl.buf;
-  struct cmsghdr *cm;
-  if (src.ss_family == AF_INET) {
-    struct in_pktinfo pi = {0};
-    pi.ipi_ifindex = (int)dg->ifindex;
-    pi.ipi_spec_dst = ((struct sockaddr_in *)&src)->sin_addr;
-    mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-    cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = IPPROTO_IP;
-    cm->cmsg_type = IP_PKTINFO;
-    cm->cmsg_len = CMSG_LEN(sizeof(pi));
-    memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-  } else {
-    struct in6_pktinfo pi = {0};
-    pi.ipi6_ifindex = dg->ifindex;
-    pi.ipi6_addr = ((struct sockaddr_in6 *)&src)->sin6_addr;
-    mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-    cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = IPPROTO_IPV6;
-    cm->cmsg_type = IPV6_PKTINFO;
-    cm->cmsg_len = CMSG_LEN(sizeof(pi));
-    memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-  }
+  ike_addr_pktinfo(&mh, ctl.buf, &src, dg->ifindex);
   if (sendmsg(s->fd, &mh, MSG_DONTWAIT) < 0) {
     int err = errno;
     d->tx.tx_sendmsg_err++;

@@ -10,6 +10,7 @@
 
 #include "ikegw_ctl.pb-c.h"
 
+#include "ike_addr.h"
 #include "ike_log.h"
 #include "sessmgr.h"
 
@@ -176,22 +177,10 @@ static void add_record(void *arg, const ike_sa_info_t *in)
   field_u(a, r, "ike_spi_i", in->spi_i);
   field_u(a, r, "ike_spi_r", in->spi_r);
   field_s(a, r, "state", in->state);
-  const struct sockaddr_storage *ss = &in->path.peer;
-  port = ss->ss_family == AF_INET ? ntohs(((const struct sockaddr_in *)ss)->sin_port)
-                                  : ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-  inet_ntop(ss->ss_family,
-            ss->ss_family == AF_INET ? (const void *)&((const struct sockaddr_in *)ss)->sin_addr
-                                     : (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr,
-            buf, sizeof buf);
+  port = ike_addr_str(&in->path.peer, buf, sizeof buf);
   field_s(a, r, "peer_addr", buf);
   field_u(a, r, "peer_port", port);
-  ss = &in->path.local;
-  port = ss->ss_family == AF_INET ? ntohs(((const struct sockaddr_in *)ss)->sin_port)
-                                  : ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-  inet_ntop(ss->ss_family,
-            ss->ss_family == AF_INET ? (const void *)&((const struct sockaddr_in *)ss)->sin_addr
-                                     : (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr,
-            buf, sizeof buf);
+  port = ike_addr_str(&in->path.local, buf, sizeof buf);
   field_s(a, r, "local_addr", buf);
   field_u(a, r, "local_port", port);
   field_s(a, r, "peer_id", in->peer_id);

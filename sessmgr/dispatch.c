@@ -12,40 +12,9 @@
 #include "ikegw_demux.pb-c.h"
 #include "ikegw_ipsec.pb-c.h"
 
+#include "ike_addr.h"
 #include "ike_log.h"
 #include "sessmgr.h"
-
-/* --- addresses: strings on the wire (DESIGN.md: endpoints as strings) --- */
-
-static int addr_parse(const char *s, uint32_t port, struct sockaddr_storage *ss)
-{
-  memset(ss, 0, sizeof *ss);
-  struct sockaddr_in *in = (struct sockaddr_in *)ss;
-  struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-  if (s != NULL && inet_pton(AF_INET, s, &in->sin_addr) == 1) {
-    in->sin_family = AF_INET;
-    in->sin_port = htons((uint16_t)port);
-    return 0;
-  }
-  if (s != NULL && inet_pton(AF_INET6, s, &in6->sin6_addr) == 1) {
-    in6->sin6_family = AF_INET6;
-    in6->sin6_port = htons((uint16_t)port);
-    return 0;
-  }
-  return -1;
-}
-
-static uint16_t addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-  if (ss->ss_family == AF_INET) {
-    const struct sockaddr_in *in = (const void *)ss;
-    inet_ntop(AF_INET, &in->sin_addr, buf, (socklen_t)len);
-    return ntohs(in->sin_port);
-  }
-  const struct sockaddr_in6 *in6 = (const void *)ss;
-  inet_ntop(AF_INET6, &in6->sin6_addr, buf, (socklen_t)len);
-  return ntohs(in6->sin6_port);
-}
 
 static uint64_t now_ms(const sessmgr_t *sm)
 {
@@ -61,8 +30,8 @@ static void eng_send(void *ctx, const ike_path_t *path, bool natt, const uint8_t
   char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
   Ikegw__Demux__Envelope env = IKEGW__DEMUX__ENVELOPE__INIT;
   Ikegw__Demux__Datagram dg = IKEGW__DEMUX__DATAGRAM__INIT;
-  dg.src_port = addr_str(&path->local, src, sizeof src);
-  dg.dst_port = addr_str(&path->peer, dst, sizeof dst);
+  dg.src_port = ike_addr_str(&path->local, src, sizeof src);
+  dg.dst_port = ike_addr_str(&path->peer, dst, sizeof dst);
   dg.src_addr = src;
   dg.dst_addr = dst;
   dg.natt = natt;
@@ -114,8 +83,8 @@ static void send_sa_add(sessmgr_t *sm, const ike_child_prog_t *c, bool in)
   add.integ_key.len = c->ak_len;
   add.esn = c->suite.esn;
   add.replay_window = in ? 1024 : 0;
-  uint16_t lport = addr_str(&c->path.local, la, sizeof la);
-  uint16_t pport = addr_str(&c->path.peer, pa, sizeof pa);
+  uint16_t lport = ike_addr_str(&c->path.local, la, sizeof la);
+  uint16_t pport = ike_addr_str(&c->path.peer, pa, sizeof pa);
   add.local_addr = la;
   add.peer_addr = pa;
   add.udp_encap = c->encap;
@@ -186,8 +155,8 @@ static void eng_child_update(void *ctx, uint32_t spi_in, uint32_t spi_out,
   sa_ids(ids, ptrs, spi_in, spi_out);
   up.n_ids = 2;
   up.ids = ptrs;
-  uint16_t lport = addr_str(&path->local, la, sizeof la);
-  uint16_t pport = addr_str(&path->peer, pa, sizeof pa);
+  uint16_t lport = ike_addr_str(&path->local, la, sizeof la);
+  uint16_t pport = ike_addr_str(&path->peer, pa, sizeof pa);
   up.local_addr = la;
   up.peer_addr = pa;
   up.udp_encap = encap;
@@ -242,8 +211,8 @@ void sessmgr_on_demux(ike_ipc_t *ep, const ike_ipc_msg_t *msg, void *arg)
   if (env->msg_case == IKEGW__DEMUX__ENVELOPE__MSG_DATAGRAM && msg->pkt != NULL) {
     const Ikegw__Demux__Datagram *dg = env->datagram;
     ike_path_t path;
-    if (addr_parse(dg->src_addr, dg->src_port, &path.peer) == 0 &&
-        addr_parse(dg->dst_addr, dg->dst_port, &path.local) == 0) {
+    if (ike_addr_parse(dg->src_addr, dg->src_port, &path.peer) == 0 &&
+        ike_addr_parse(dg->dst_addr, dg->dst_port, &path.local) == 0) {
       ike_engine_recv(sm->engine, &path, dg->natt, msg->pkt, msg->pkt_len, now_ms(sm));
       sessmgr_rearm(sm);
     }
