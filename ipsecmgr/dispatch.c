@@ -981,8 +981,16 @@ void ipm_tun_in(ipm_t *m, const uint8_t *pkt, size_t len)
     return;
   }
   m->meta[sa->id].last_used = m->now;
-  int r;
-  if (sa->udp_encap) {
+  int r = -ENOTSUP;
+  if (sa->udp_encap && m->ops.udp_send != NULL) {
+    r = m->ops.udp_send(m->ctx, sa, m->obuf, olen);
+    if (r == 0) {
+      m->c.esp_tx_udp_direct++;
+    }
+  }
+  if (r != -ENOTSUP) {
+    /* sent directly, or failed doing so */
+  } else if (sa->udp_encap) {
     Ikegw__Demux__Envelope env = IKEGW__DEMUX__ENVELOPE__INIT;
     Ikegw__Demux__Datagram dg = IKEGW__DEMUX__DATAGRAM__INIT;
     dg.src_addr = sa->local.str;

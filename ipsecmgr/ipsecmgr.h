@@ -52,6 +52,10 @@ typedef struct ipm_ops {
   int (*tun_write)(void *ctx, const uint8_t *pkt, size_t len);
   /* Plain ESP (IP protocol 50) from sa->local to sa->peer. */
   int (*raw_send)(void *ctx, const esp_sa_t *sa, const uint8_t *pkt, size_t len);
+  /* Optional: ESP-in-UDP sent directly from sa->local (port 4500) to sa->peer,
+   * bypassing demux (main.c: a raw UDP socket). NULL, or a return of -ENOTSUP,
+   * sends it as a Datagram through demux instead. */
+  int (*udp_send)(void *ctx, const esp_sa_t *sa, const uint8_t *pkt, size_t len);
   /* Unix time in seconds (lifetimes in seconds, last_used). */
   uint64_t (*now_s)(void *ctx);
 } ipm_ops_t;
@@ -91,6 +95,7 @@ typedef struct ipm_cfg {
   X(tun_tx_err, "writes to the TUN that failed")                                      \
   X(esp_tx, "ESP packets sent (UDP via demux and raw)")                               \
   X(esp_tx_udp, "ESP-in-UDP packets handed to demux")                                 \
+  X(esp_tx_udp_direct, "ESP-in-UDP packets sent directly (raw UDP socket)")             \
   X(esp_tx_raw, "plain ESP packets sent on the raw socket")                           \
   X(esp_tx_err, "ESP packets that could not be sent")
 

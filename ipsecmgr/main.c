@@ -23,6 +23,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <linux/filter.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,13 +53,14 @@ typedef struct app {
   int tun_fd, tun_ifindex;
   char tun_name[32];
   int raw4, raw6;
+  int udp4, udp6;            /* raw UDP sockets: ESP-in-UDP sent without demux */
   uv_poll_t tun_poll, raw4_poll, raw6_poll;
   uv_timer_t tick;
   uv_signal_t sig[2];
   bool stopping;
 } app_t;
 
-static app_t g_app = {.tun_fd = -1, .raw4 = -1, .raw6 = -1};
+static app_t g_app = {.tun_fd = -1, .raw4 = -1, .raw6 = -1, .udp4 = -1, .udp6 = -1};
 
 /* Preallocated packet buffers (no allocation per packet). */
 static uint8_t tun_bufs[TUN_BATCH][TUN_STRIDE];
@@ -89,20 +91,15 @@ static int op_tun_write(void *ctx, const uint8_t *pkt, size_t len)
   return tun_write(a->tun_fd, pkt, len) < 0 ? -1 : 0;
 }
 
-static int op_raw_send(void *ctx, const esp_sa_t *sa, const uint8_t *pkt, size_t len)
+/* Send iov[0..n) on raw socket fd from sa->local to sa->peer (port 0: raw). */
+static int raw_sendv(int fd, const esp_sa_t *sa, struct iovec *iov, size_t n)
 {
-  app_t *a = ctx;
   bool v4 = sa->peer.ss.ss_family == AF_INET;
-  int fd = v4 ? a->raw4 : a->raw6;
-  if (fd < 0) {
-    return -ENOTSUP;
-  }
   union {
     char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
     struct cmsghdr align;
   } ctl;
   struct sockaddr_storage dst = sa->peer.ss;
-  struct iovec iov = {.iov_base = (void *)pkt, .iov_len = len};
   struct msghdr mh;
   memset(&mh, 0, sizeof(mh));
   memset(&ctl, 0, sizeof(ctl));
@@ -113,8 +110,8 @@ static int op_raw_send(void *ctx, const esp_sa_t *sa, const uint8_t *pkt, size_t
   }
   mh.msg_name = &dst;
   mh.msg_namelen = v4 ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
+  mh.msg_iov = iov;
+  mh.msg_iovlen = n;
   mh.msg_control = ctl.buf;
   struct cmsghdr *cm;
   if (v4) { /* leave from the SA's local address */
@@ -137,6 +134,39 @@ static int op_raw_send(void *ctx, const esp_sa_t *sa, const uint8_t *pkt, size_t
     memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
   }
   return sendmsg(fd, &mh, MSG_DONTWAIT) < 0 ? -errno : 0;
+}
+
+static int op_raw_send(void *ctx, const esp_sa_t *sa, const uint8_t *pkt, size_t len)
+{
+  app_t *a = ctx;
+  int fd = sa->peer.ss.ss_family == AF_INET ? a->raw4 : a->raw6;
+  struct iovec iov = {.iov_base = (void *)pkt, .iov_len = len};
+  return fd < 0 ? -ENOTSUP : raw_sendv(fd, sa, &iov, 1);
+}
+
+/* ESP-in-UDP straight from ipsecmgr: our UDP header (ports from the SA, the
+ * checksum 0 over IPv4 as RFC 3948 2.1 recommends; over IPv6 the kernel fills
+ * it, IPV6_CHECKSUM), then the ESP packet. -ENOTSUP: send through demux. */
+static int op_udp_send(void *ctx, const esp_sa_t *sa, const uint8_t *pkt, size_t len)
+{
+  app_t *a = ctx;
+  bool v4 = sa->peer.ss.ss_family == AF_INET;
+  int fd = v4 ? a->udp4 : a->udp6;
+  if (fd < 0 || len > 65535u - 8u) {
+    return -ENOTSUP;
+  }
+  uint8_t uh[8];
+  uint16_t sp = v4 ? ((const struct sockaddr_in *)&sa->local.ss)->sin_port
+                   : ((const struct sockaddr_in6 *)&sa->local.ss)->sin6_port;
+  uint16_t dp = v4 ? ((const struct sockaddr_in *)&sa->peer.ss)->sin_port
+                   : ((const struct sockaddr_in6 *)&sa->peer.ss)->sin6_port;
+  uint16_t ul = htons((uint16_t)(len + 8u));
+  memcpy(uh, &sp, 2);
+  memcpy(uh + 2, &dp, 2);
+  memcpy(uh + 4, &ul, 2);
+  uh[6] = uh[7] = 0;
+  struct iovec iov[2] = {{.iov_base = uh, .iov_len = 8}, {.iov_base = (void *)pkt, .iov_len = len}};
+  return raw_sendv(fd, sa, iov, 2);
 }
 
 static uint64_t op_now(void *ctx)
@@ -278,6 +308,26 @@ static void setup_raw(app_t *a)
   if (a->raw4 < 0 || a->raw6 < 0) {
     IKE_LOG_WARN("raw ESP socket: %s; ESP without UDP encapsulation unavailable",
                  strerror(errno));
+  }
+  /* Raw UDP sockets only send: a filter that accepts nothing keeps the copies
+   * of every UDP packet the kernel hands raw sockets out of their queues. */
+  struct sock_filter none = BPF_STMT(BPF_RET | BPF_K, 0);
+  struct sock_fprog prog = {.len = 1, .filter = &none};
+  int off = 6, small = 1;
+  a->udp4 = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+  a->udp6 = socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+  for (int i = 0; i < 2; i++) {
+    int fd = i == 0 ? a->udp4 : a->udp6;
+    if (fd >= 0) {
+      setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    }
+  }
+  if (a->udp6 >= 0) {
+    setsockopt(a->udp6, IPPROTO_IPV6, IPV6_CHECKSUM, &off, sizeof(off));
+  }
+  if (a->udp4 < 0 || a->udp6 < 0) {
+    IKE_LOG_WARN("raw UDP socket: %s; ESP-in-UDP goes out through demux", strerror(errno));
   }
   if (a->raw4 >= 0) {
     setsockopt(a->raw4, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
@@ -489,7 +539,8 @@ int main(int argc, char **argv)
   }
   ipm_cfg_t mc = {.max_sas = o.max_sas,
                   .ops = {.send = op_send, .tun_write = op_tun_write,
-                          .raw_send = op_raw_send, .now_s = op_now},
+                          .raw_send = op_raw_send, .udp_send = op_udp_send,
+                          .now_s = op_now},
                   .ctx = a};
   if (ipm_new(&mc, &a->m) != 0) {
     fprintf(stderr, "ipsecmgr: out of memory\n");
@@ -529,6 +580,12 @@ done:
   }
   if (a->raw6 >= 0) {
     close(a->raw6);
+  }
+  if (a->udp4 >= 0) {
+    close(a->udp4);
+  }
+  if (a->udp6 >= 0) {
+    close(a->udp6);
   }
   if (a->zctx != NULL) {
     zmq_ctx_term(a->zctx);

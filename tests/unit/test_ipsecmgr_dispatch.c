@@ -21,6 +21,7 @@
 
 #include <arpa/inet.h>
 #include <cmocka.h>
+#include <errno.h>
 
 #include "esp.h"
 #include "ike_slot.h"
@@ -789,6 +790,51 @@ static void test_query_and_ctl(void **state)
   ipm_free(m);
 }
 
+/* ESP-in-UDP sent directly (main.c's raw UDP socket) instead of via demux. */
+static int udp_rc;
+static size_t n_udp;
+static char udp_dst[64];
+
+static int cap_udp(void *ctx, const esp_sa_t *sa, const uint8_t *pkt, size_t len)
+{
+  (void)ctx;
+  (void)pkt;
+  assert_true(len > 8);
+  snprintf(udp_dst, sizeof(udp_dst), "%s", sa->peer.str);
+  n_udp++;
+  return udp_rc;
+}
+
+static void test_direct_udp_send(void **state)
+{
+  (void)state;
+  ipm_cfg_t c = {.max_sas = 8,
+                 .ops = {.send = cap_send, .tun_write = cap_tun, .udp_send = cap_udp, .now_s = cap_now}};
+  ipm_t *m = NULL;
+  n_sent = n_tun = n_udp = 0;
+  assert_int_equal(ipm_new(&c, &m), 0);
+  add_pair(m);
+  size_t n0 = n_sent;
+  uint8_t inner[100];
+  udp_rc = 0;
+  ipm_tun_in(m, inner, mk_ip(inner, 100, "198.51.100.10", VIP));
+  assert_int_equal(n_udp, 1);
+  assert_string_equal(udp_dst, PEER);
+  assert_int_equal(n_sent, n0); /* nothing through demux */
+  assert_int_equal(ipm_counters(m)->esp_tx_udp_direct, 1);
+  /* Not available (-ENOTSUP): falls back to a Datagram through demux. */
+  udp_rc = -ENOTSUP;
+  gw_send(m);
+  assert_int_equal(ipm_counters(m)->esp_tx_udp, 1);
+  /* Failed otherwise: counted, not retried through demux. */
+  udp_rc = -EPERM;
+  ipm_tun_in(m, inner, mk_ip(inner, 100, "198.51.100.10", VIP));
+  assert_int_equal(n_sent, n0 + 1);
+  assert_int_equal(ipm_counters(m)->esp_tx_err, 1);
+  assert_int_equal(ipm_counters(m)->esp_tx, 2);
+  ipm_free(m);
+}
+
 int main(void)
 {
   for (size_t i = 0; i < sizeof(key_a); i++) {
@@ -806,6 +852,7 @@ int main(void)
       cmocka_unit_test(test_lifetime_seconds),
       cmocka_unit_test(test_resync_and_replay_done),
       cmocka_unit_test(test_query_and_ctl),
+      cmocka_unit_test(test_direct_udp_send),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
