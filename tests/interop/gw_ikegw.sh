@@ -7,7 +7,8 @@
 #       syntax) are ignored: the generated config always offers every suite the harness
 #       tests. env: GW_PSK, GW_DPD (e.g. 2s; default off), GW_MOBIKE (yes | cookie-challenge
 #       | no), GW_RETRANSMIT_TIMEOUT (s), GW_RETRANSMIT_TRIES, IKEGW_SESSMGRS (default 2)
-#   gw_stop, gw_show_sas_json, gw_clear_sa [SPI], gw_counter NAME, gw_pids, gw_collect
+#   gw_stop, gw_show_sas_json, gw_clear_sa [SPI], gw_counter NAME, gw_pids, gw_esp_packets,
+#   gw_collect
 
 gw_state_dir() { echo "$CASE_DIR/gw/state"; }
 
@@ -139,6 +140,13 @@ gw_counter() {
 }
 
 gw_pids() { ip netns pids "$P-gw" 2>/dev/null; }
+
+# gw_esp_packets in|out: ESP packets of the gateway's CHILD SAs, as ipsecmgr (the
+# datapath's single authority) counts them (all SAs since start).
+gw_esp_packets() {
+  "$(dirname "$IKEGW_BIN")/ipsecmgr" --query "ipc://$(gw_state_dir)/ctl-ipsecmgr.sock" "esp_packets_$1" \
+    2>>"$CASE_DIR/gw/gwctl.err" | awk -v n="esp_packets_$1" '$1 == n { print $2 }'
+}
 
 # gw_collect: snapshot of the gateway's views for the logs (called at cleanup).
 gw_collect() {

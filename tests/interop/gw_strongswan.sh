@@ -9,6 +9,7 @@
 #   gw_clear_sa [SPI]       delete one IKE SA (either SPI, hex) or all
 #   gw_counter NAME         a MOBIKE/IKE counter of the gateway, or "n/a"
 #   gw_pids                 pids of every gateway process (for CPU accounting)
+#   gw_esp_packets in|out   ESP packets counted by the gateway's CHILD SAs
 
 # Everything the harness exercises, so the client's single proposal always matches.
 GW_ALL_IKE="aes128-aes256-sha256-sha384-sha512-modp2048-ecp256-ecp384-ecp521-curve25519,aes128gcm16-aes256gcm16-chacha20poly1305-prfsha256-prfsha384-prfsha512-modp2048-ecp256-ecp384-ecp521-curve25519"
@@ -94,5 +95,8 @@ gw_clear_sa() {
 gw_counter() { echo "n/a"; }
 
 gw_pids() { swan_pid gw; }
+
+# gw_esp_packets in|out: ESP packets counted by the gateway's current CHILD SAs.
+gw_esp_packets() { gw_show_sas_json | jq "[.[].children[] | .packets_$1] | add // 0"; }
 
 gw_collect() { :; }
