@@ -56,7 +56,7 @@ static void ts_to_pb(const ike_ts_t *ts, Ikegw__Types__TrafficSelector *pb, char
 }
 
 /* One direction of a CHILD SA as an SaAdd. */
-static void send_sa_add(sessmgr_t *sm, const ike_child_prog_t *c, bool in)
+static void send_sa_add(sessmgr_t *sm, const ike_child_prog_t *c, bool in, bool resync)
 {
   Ikegw__Ipsec__Envelope env = IKEGW__IPSEC__ENVELOPE__INIT;
   Ikegw__Ipsec__SaAdd add = IKEGW__IPSEC__SA_ADD__INIT;
@@ -108,6 +108,7 @@ static void send_sa_add(sessmgr_t *sm, const ike_child_prog_t *c, bool in)
   life.soft_seconds = c->life_soft_s;
   life.hard_seconds = c->life_hard_s;
   add.lifetime = &life;
+  add.resync = resync;
   env.id = ++sm->req_id;
   env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_SA_ADD;
   env.sa_add = &add;
@@ -121,8 +122,30 @@ static void eng_child_add(void *ctx, const ike_child_prog_t *c)
     IKE_LOG_WARN("no ipsecmgr: CHILD SA %08x/%08x not installed", c->spi_in, c->spi_out);
     return;
   }
-  send_sa_add(sm, c, true);
-  send_sa_add(sm, c, false);
+  send_sa_add(sm, c, true, false);
+  send_sa_add(sm, c, false, false);
+}
+
+static void replay_one(void *arg, const ike_child_prog_t *c)
+{
+  send_sa_add(arg, c, true, true);
+  send_sa_add(arg, c, false, true);
+}
+
+/* ipsecmgr (re)started without our SAs: send every CHILD SA again, then
+ * ReplayDone so it drops whatever of ours was not replayed. */
+static void replay_all(sessmgr_t *sm)
+{
+  size_t n = ike_engine_foreach_child(sm->engine, replay_one, sm);
+  Ikegw__Ipsec__Envelope env = IKEGW__IPSEC__ENVELOPE__INIT;
+  Ikegw__Ipsec__ReplayDone done = IKEGW__IPSEC__REPLAY_DONE__INIT;
+  done.slot = sm->slot;
+  done.sa_count = (uint32_t)(2 * n);
+  env.id = ++sm->req_id;
+  env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_REPLAY_DONE;
+  env.replay_done = &done;
+  ike_ipc_send_pb(sm->ipsec, NULL, 0, &env.base, NULL, 0);
+  IKE_LOG_INFO("replayed %zu CHILD SAs to ipsecmgr", n);
 }
 
 static void sa_ids(Ikegw__Ipsec__SaId ids[2], Ikegw__Ipsec__SaId *ptrs[2],
@@ -242,6 +265,9 @@ void sessmgr_on_ipsec(ike_ipc_t *ep, const ike_ipc_msg_t *msg, void *arg)
                   (unsigned long long)env->id, env->sa_result->error);
       ike_engine_count_ipsec_failure(sm->engine);
     }
+    break;
+  case IKEGW__IPSEC__ENVELOPE__MSG_REPLAY_REQUEST:
+    replay_all(sm);
     break;
   case IKEGW__IPSEC__ENVELOPE__MSG_SA_EXPIRE:
     if (env->sa_expire->id != NULL) {

@@ -43,6 +43,7 @@ typedef struct ike_child_prog {
   uint64_t life_soft_bytes, life_hard_bytes;     /* 0 = none */
   uint64_t life_soft_packets, life_hard_packets; /* 0 = none */
   uint64_t life_soft_s, life_hard_s;             /* 0 = none */
+  uint64_t created_ms;                           /* engine clock at creation */
 } ike_child_prog_t;
 
 /* What the engine asks of the outside world. */
@@ -88,6 +89,12 @@ int64_t ike_engine_tick(ike_engine_t *e, uint64_t now_ms);
  * CHILD SA belongs to the new IKE SA and a scan finds it). */
 void ike_engine_child_expire(ike_engine_t *e, uint64_t ike_spi, uint32_t spi_in,
                              bool hard, uint64_t now_ms);
+
+/* Visit every CHILD SA as ipsecmgr must hold it (replay after an ipsecmgr
+ * restart). Returns the number visited. */
+size_t ike_engine_foreach_child(const ike_engine_t *e,
+                                void (*fn)(void *arg, const ike_child_prog_t *c),
+                                void *arg);
 
 /* ipsecmgr refused or failed an SA operation (counted as fail_ipsecmgr). */
 void ike_engine_count_ipsec_failure(ike_engine_t *e);

@@ -118,7 +118,9 @@ static bool ts_narrow(const ike_engine_t *e, const ike_sa_t *sa,
   return false;
 }
 
-void ike_child_program(ike_engine_t *e, ike_sa_t *sa, ike_child_t *c)
+/* The ipsecmgr view of one CHILD SA. */
+static void child_prog_fill(const ike_engine_t *e, const ike_sa_t *sa,
+                            const ike_child_t *c, ike_child_prog_t *out)
 {
   const ike_cfg_template_t *t = ike_sa_tmpl(e, sa);
   ike_child_prog_t p;
@@ -143,8 +145,37 @@ void ike_child_program(ike_engine_t *e, ike_sa_t *sa, ike_child_t *c)
   p.life_soft_packets = p.life_hard_packets - p.life_hard_packets / 10;
   p.life_hard_s = t->child_lifetime_s;
   p.life_soft_s = p.life_hard_s - p.life_hard_s / 10;
+  p.created_ms = c->created_ms;
+  *out = p;
+  ike_wipe(&p, sizeof p);
+}
+
+void ike_child_program(ike_engine_t *e, ike_sa_t *sa, ike_child_t *c)
+{
+  ike_child_prog_t p;
+  child_prog_fill(e, sa, c, &p);
   e->ops.child_add(e->ctx, &p);
   ike_wipe(&p, sizeof p);
+}
+
+size_t ike_engine_foreach_child(const ike_engine_t *e,
+                                void (*fn)(void *arg, const ike_child_prog_t *c),
+                                void *arg)
+{
+  size_t n = 0;
+  ike_child_prog_t p;
+  for (size_t j = 0; j < e->cap; j++) {
+    const ike_sa_t *sa = e->tab[j];
+    for (int i = 0; sa != NULL && i < IKE_MAX_CHILD; i++) {
+      if (sa->child[i].used) {
+        child_prog_fill(e, sa, &sa->child[i], &p);
+        fn(arg, &p);
+        n++;
+      }
+    }
+  }
+  ike_wipe(&p, sizeof p);
+  return n;
 }
 
 /* The CHILD SA payloads of a request. */

@@ -14,9 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "ikegw_ctl.pb-c.h"
+#include "ikegw_ipsec.pb-c.h"
 
 #include "ike_config.h"
 #include "ike_ctlc.h"
@@ -144,6 +146,95 @@ static void to_view(const Ikegw__Ctl__Record *r, ike_sa_view_t *v)
   }
 }
 
+/* Per-SA packet/byte counters come from ipsecmgr, the one authority on what
+ * is programmed (DESIGN.md): one SaQuery for every CHILD SA shown. */
+static void fill_child_counters(ike_sa_view_t *views, size_t count)
+{
+  char ep[320];
+  snprintf(ep, sizeof ep, "%s/ipsec.sock", run_dir);
+  if (access(ep, F_OK) != 0) {
+    return; /* no ipsecmgr (IKE only) */
+  }
+  size_t n = 0;
+  for (size_t i = 0; i < count; i++) {
+    n += 2u * views[i].n_child;
+  }
+  if (n == 0) {
+    return;
+  }
+  Ikegw__Ipsec__SaId *ids = calloc(n, sizeof *ids);
+  Ikegw__Ipsec__SaId **idp = calloc(n, sizeof *idp);
+  void *s = zmq_socket(zctx, ZMQ_DEALER);
+  int linger = 0;
+  zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+  snprintf(ep, sizeof ep, "ipc://%s/ipsec.sock", run_dir);
+  if (ids == NULL || idp == NULL || zmq_connect(s, ep) != 0) {
+    goto done;
+  }
+  size_t k = 0;
+  for (size_t i = 0; i < count; i++) {
+    for (unsigned c = 0; c < views[i].n_child; c++) {
+      for (int dir = 0; dir < 2; dir++) {
+        Ikegw__Ipsec__SaId init = IKEGW__IPSEC__SA_ID__INIT;
+        ids[k] = init;
+        ids[k].direction = dir == 0 ? IKEGW__IPSEC__DIRECTION__DIR_IN
+                                    : IKEGW__IPSEC__DIRECTION__DIR_OUT;
+        ids[k].spi = dir == 0 ? views[i].child[c].spi_in : views[i].child[c].spi_out;
+        ids[k].child_in_spi = views[i].child[c].spi_in;
+        idp[k] = &ids[k];
+        k++;
+      }
+    }
+  }
+  Ikegw__Ipsec__SaQuery q = IKEGW__IPSEC__SA_QUERY__INIT;
+  q.n_ids = n;
+  q.ids = idp;
+  Ikegw__Ipsec__Envelope env = IKEGW__IPSEC__ENVELOPE__INIT;
+  env.id = 1;
+  env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_SA_QUERY;
+  env.sa_query = &q;
+  size_t len = protobuf_c_message_get_packed_size(&env.base);
+  uint8_t *buf = malloc(len);
+  if (buf == NULL) {
+    goto done;
+  }
+  protobuf_c_message_pack(&env.base, buf);
+  zmq_send(s, buf, len, 0);
+  free(buf);
+  zmq_pollitem_t pi = {.socket = s, .events = ZMQ_POLLIN};
+  if (zmq_poll(&pi, 1, TIMEOUT_MS) != 1) {
+    fprintf(stderr, "gwctl: ipsecmgr did not answer; CHILD SA counters not shown\n");
+    goto done;
+  }
+  zmq_msg_t m;
+  zmq_msg_init(&m);
+  if (zmq_msg_recv(&m, s, 0) >= 0) {
+    Ikegw__Ipsec__Envelope *r =
+        ikegw__ipsec__envelope__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+    if (r != NULL && r->msg_case == IKEGW__IPSEC__ENVELOPE__MSG_SA_STATS) {
+      k = 0;
+      for (size_t i = 0; i < count; i++) {
+        for (unsigned c = 0; c < views[i].n_child; c++, k += 2) {
+          if (k + 1 < r->sa_stats->n_sas) {
+            views[i].child[c].bytes_in = r->sa_stats->sas[k]->bytes;
+            views[i].child[c].packets_in = r->sa_stats->sas[k]->packets;
+            views[i].child[c].bytes_out = r->sa_stats->sas[k + 1]->bytes;
+            views[i].child[c].packets_out = r->sa_stats->sas[k + 1]->packets;
+          }
+        }
+      }
+    }
+    if (r != NULL) {
+      ikegw__ipsec__envelope__free_unpacked(r, NULL);
+    }
+  }
+  zmq_msg_close(&m);
+done:
+  zmq_close(s);
+  free(ids);
+  free(idp);
+}
+
 static int show_sas(int summary)
 {
   int n = workers(), bad = 0;
@@ -171,6 +262,7 @@ static int show_sas(int summary)
     }
     ikegw__ctl__envelope__free_unpacked(r, NULL);
   }
+  fill_child_counters(views, count);
   ike_out_t o;
   ike_out_file(&o, stdout);
   if (json) {

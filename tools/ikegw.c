@@ -317,9 +317,11 @@ int main(int argc, char **argv)
       child_t *k = &kids[i];
       if (pid > 0 && k->pid == pid) {
         k->pid = 0;
-        /* Back-off: 0.5 s doubling to 30 s while it keeps dying young. */
-        unsigned delay = now - k->started > 60 ? 0 : (k->restarts < 6 ? 1u << k->restarts : 30);
-        k->restarts = now - k->started > 60 ? 0 : k->restarts + 1;
+        /* The first death restarts at once; one that keeps dying young waits
+         * 1, 2, 4, ... 30 s. */
+        bool young = now - k->started <= 60;
+        unsigned delay = !young || k->restarts == 0 ? 0 : (k->restarts < 6 ? 1u << (k->restarts - 1) : 30);
+        k->restarts = young ? k->restarts + 1 : 0;
         k->next_start = now + delay;
         fprintf(stderr, "ikegw: %s (pid %d) died (%s %d), restarting in %u s\n", k->name,
                 (int)pid, WIFEXITED(st) ? "exit" : "signal",
