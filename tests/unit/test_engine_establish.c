@@ -287,6 +287,41 @@ static void cookie_retry(void **state)
   assert_int_equal(hx->n_add, 1);
 }
 
+/* An IKE_SA_INIT flood: over the cookie threshold every new request gets a
+ * COOKIE and no state; the number of half-open SAs stays at the threshold. */
+static void init_flood_bounded(void **state)
+{
+  hx_t *hx = *state;
+  hx_init(hx, MOBIKE_ON "      ikev2-ikesa cookie-threshold 5\n");
+  hx_client(hx);
+  assert_int_equal(ike_client_start(hx->cl, hx->now), 0);
+  size_t len = 0;
+  ike_path_t path;
+  bool natt = false;
+  const uint8_t *req = ike_client_last_request(hx->cl, &len, &path, &natt);
+  assert_non_null(req);
+  uint8_t copy[8192];
+  assert_true(len <= sizeof copy);
+  memcpy(copy, req, len);
+  hx->n_to_gw = 0;
+  /* 50 x IKE_SA_INIT from 50 "initiators" (distinct SPIi) --> */
+  for (int i = 0; i < 50; i++) {
+    copy[0] = (uint8_t)(0xA0 + i);
+    hx_inject_gw(hx, &path, natt, copy, len);
+  }
+  assert_int_equal(ike_engine_sa_count(hx->gw), 5);
+  assert_int_equal(hx_st(hx)->fail_cookie_required, 45);
+  assert_int_equal(hx_st(hx)->notify_sent_COOKIE, 45);
+  /* <-- the last answer is a clear N(COOKIE), not an SA */
+  hx_msg_t m;
+  clear_msg(hx_gw_sent(hx, -1), &m);
+  assert_int_equal(m.n_notify, 1);
+  assert_int_equal(m.notify[0], IKE_N_COOKIE);
+  /* Half-open SAs expire when IKE_AUTH never comes. */
+  hx_advance(hx, 31000);
+  assert_int_equal(ike_engine_sa_count(hx->gw), 0);
+}
+
 static void retransmitted_requests(void **state)
 {
   hx_t *hx = *state;
@@ -345,6 +380,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(no_proposal, setup, teardown),
       cmocka_unit_test_setup_teardown(invalid_ke_retry, setup, teardown),
       cmocka_unit_test_setup_teardown(cookie_retry, setup, teardown),
+      cmocka_unit_test_setup_teardown(init_flood_bounded, setup, teardown),
       cmocka_unit_test_setup_teardown(retransmitted_requests, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
