@@ -320,6 +320,13 @@ static int open_sock(dmx_t *d, const char *addr, uint16_t port, bool natt)
     setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     setsockopt(s->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
   }
+  /* The NAT-T port is a reuseport group: ipsecmgr joins it with a socket of
+   * its own and a BPF program that hands ESP to that socket, so only IKE and
+   * keepalives reach demux (ipsecmgr/natt_steer.h). ESP that still arrives
+   * here (ipsecmgr absent or re-ordering) is forwarded as before. */
+  if (natt) {
+    setsockopt(s->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  }
   /* Thousands of clients moving at once arrive as one burst: a 4 MiB
    * receive buffer (forced past rmem_max when we may) keeps the burst. With
    * the default ~200 KiB, 1000 simultaneous updates overflowed it (ikeload). */

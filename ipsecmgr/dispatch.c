@@ -345,6 +345,11 @@ const ipm_counters_t *ipm_counters(const ipm_t *m)
   return &m->c;
 }
 
+ipm_counters_t *ipm_counters_rw(ipm_t *m)
+{
+  return &m->c;
+}
+
 esp_table_t *ipm_table(ipm_t *m)
 {
   return m->tab;

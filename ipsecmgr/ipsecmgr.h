@@ -84,6 +84,10 @@ typedef struct ipm_cfg {
   X(hello, "sessmgr Hello received")                                                  \
   X(replay_request, "ReplayRequest sent")                                             \
   X(esp_rx, "ESP packets received (UDP and raw)")                                     \
+  X(esp_rx_direct, "ESP-in-UDP received on ipsecmgr's own NAT-T socket (not via demux)") \
+  X(esp_rx_trunc, "ESP-in-UDP datagrams too large for the receive buffer")             \
+  X(natt_misrouted, "keepalives/IKE that reached ipsecmgr's NAT-T socket (dropped)")   \
+  X(natt_steer_swaps, "reuseport program re-attached with the indexes swapped")       \
   X(esp_rx_ok, "ESP packets decapsulated and written to the TUN")                     \
   X(esp_rx_not_esp, "datagrams from demux that are not ESP-in-UDP")                   \
   X(esp_rx_dropped, "ESP packets dropped by the ESP layer (causes per SA)")           \
@@ -134,6 +138,8 @@ void ipm_tun_in(ipm_t *m, const uint8_t *pkt, size_t len);
 void ipm_tick(ipm_t *m);
 
 const ipm_counters_t *ipm_counters(const ipm_t *m);
+/* The same counters, for the socket layer (main.c) to count its own events. */
+ipm_counters_t *ipm_counters_rw(ipm_t *m);
 esp_table_t *ipm_table(ipm_t *m);
 /* SA by SaId fields (dir 1 = in, 2 = out as in the proto), NULL if none. */
 esp_sa_t *ipm_find(ipm_t *m, int dir, uint32_t spi, uint32_t child_in_spi);
