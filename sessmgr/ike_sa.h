@@ -143,6 +143,10 @@ ike_child_t *ike_sa_child_by_in(ike_sa_t *sa, uint32_t spi_in);
 ike_child_t *ike_sa_child_free_slot(ike_sa_t *sa);
 const ike_cfg_template_t *ike_sa_tmpl(const ike_engine_t *e, const ike_sa_t *sa);
 
+/* Debug builds: append the SA's keys to $IKEGW_IKEV2_KEYLOG for tshark
+ * (ike_keylog.c); a no-op otherwise. */
+void ike_keylog_write(const ike_sa_t *sa);
+
 /* --- Timers (ike_timer.c) --- */
 /* (Re)queue an SA at its earliest deadline; call wherever a deadline is set
  * earlier than before. */

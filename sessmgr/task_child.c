@@ -393,6 +393,9 @@ static void rekey_ike(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx, const ccs_req
   }
   ike_dh_free(dh);
   ike_wipe(g_ir, sizeof g_ir);
+  if (rc == 0) {
+    ike_keylog_write(nsa);
+  }
   if (rc != 0) {
     ike_sa_destroy(e, nsa);
     respond_error(e, sa, rx, IKE_N_NO_PROPOSAL_CHOSEN, 0);

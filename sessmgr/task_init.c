@@ -137,6 +137,9 @@ static bool sa_keys(ike_engine_t *e, ike_sa_t *sa, const ike_ke_pld_t *ke,
     rc = ike_sk_dir_init(&sa->sk_out, &sa->suite, sa->keys.sk_er, sa->keys.sk_ar);
   }
   ike_wipe(g_ir, sizeof g_ir);
+  if (rc == 0) {
+    ike_keylog_write(sa);
+  }
   if (rc != 0) {
     IKE_LOG_INFO("SPI %016llx: IKE_SA_INIT key exchange failed: %s",
                  (unsigned long long)sa->spi_r, ike_strerror(rc));
