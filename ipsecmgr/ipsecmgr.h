@@ -97,6 +97,9 @@ typedef struct ipm_cfg {
   X(tun_no_sa, "TUN packets with no outbound SA for their destination")               \
   X(tun_encap_failed, "TUN packets the ESP layer refused (causes per SA)")            \
   X(tun_tx_err, "writes to the TUN that failed")                                      \
+  X(tun_gro_frames, "frames written to the TUN by the userspace GRO (merged or not)")  \
+  X(tun_gro_merged, "TCP segments merged into a preceding one (GSO write)")           \
+  X(tun_gro_bad_csum, "decrypted TCP segments with a bad checksum (not merged)")                                      \
   X(esp_tx, "ESP packets sent (UDP via demux and raw)")                               \
   X(esp_tx_udp, "ESP-in-UDP packets handed to demux")                                 \
   X(esp_tx_udp_direct, "ESP-in-UDP packets sent directly (raw UDP socket)")             \

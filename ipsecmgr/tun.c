@@ -9,11 +9,17 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "nlmsg.h"
 
 int tun_open(const char *name, char *ifname, int *ifindex)
+{
+  return tun_open_vnet(name, ifname, ifindex, false);
+}
+
+int tun_open_vnet(const char *name, char *ifname, int *ifindex, bool vnet_hdr)
 {
   if (name != NULL && strlen(name) >= IFNAMSIZ) {
     return -EINVAL;
@@ -24,7 +30,7 @@ int tun_open(const char *name, char *ifname, int *ifindex)
   }
   struct ifreq ifr;
   memset(&ifr, 0, sizeof(ifr));
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  ifr.ifr_flags = (short)(IFF_TUN | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0));
   if (name != NULL) {
     memcpy(ifr.ifr_name, name, strlen(name));
   }
@@ -171,6 +177,23 @@ int tun_write(int fd, const uint8_t *pkt, size_t len)
     ssize_t w = write(fd, pkt, len);
     if (w >= 0) {
       return (size_t)w == len ? 0 : -EIO;
+    }
+    if (errno != EINTR) {
+      return -errno;
+    }
+  }
+}
+
+int tun_writev(int fd, const struct iovec *iov, int iovcnt)
+{
+  size_t want = 0;
+  for (int i = 0; i < iovcnt; i++) {
+    want += iov[i].iov_len;
+  }
+  for (;;) {
+    ssize_t w = writev(fd, iov, iovcnt);
+    if (w >= 0) {
+      return (size_t)w == want ? 0 : -EIO;
     }
     if (errno != EINTR) {
       return -errno;

@@ -7,6 +7,7 @@
 #ifndef TUN_H
 #define TUN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +15,11 @@
  * and close-on-exec. ifname (IFNAMSIZ bytes, may be NULL) receives the actual
  * name, *ifindex (may be NULL) its index. Returns the fd or -errno. */
 int tun_open(const char *name, char *ifname, int *ifindex);
+/* The same, and with vnet_hdr IFF_VNET_HDR: every read and write starts with a
+ * struct virtio_net_hdr (10 bytes), which lets writes carry GSO packets
+ * (tun_gro.h). No offloads are enabled for reads (TUNSETOFFLOAD is not
+ * called), so the kernel still hands over complete, checksummed packets. */
+int tun_open_vnet(const char *name, char *ifname, int *ifindex, bool vnet_hdr);
 
 /* Set the link up with the given MTU (0 = leave it) via RTM_NEWLINK. */
 int tun_set_up(int ifindex, unsigned mtu);
@@ -33,5 +39,9 @@ int tun_read_batch(int fd, uint8_t *bufs, size_t stride, size_t *lens, unsigned 
 
 /* Write one IP packet into the device (towards the host's stack). */
 int tun_write(int fd, const uint8_t *pkt, size_t len);
+
+/* Write one packet given as iov[0..iovcnt) (with IFF_VNET_HDR: header first). */
+struct iovec;
+int tun_writev(int fd, const struct iovec *iov, int iovcnt);
 
 #endif /* TUN_H */

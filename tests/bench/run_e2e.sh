@@ -33,6 +33,10 @@ if [ "${1:-}" = --one ]; then
   for p in $(gw_pids); do c0[$p]=$(proc_cpu_s "$p"); done
   nsx cl1 timeout $((DUR + 30)) iperf3 -c "$SRV_ADDR" -t "$DUR" -P "$STREAMS" -J >"$CASE_DIR/iperf3.json" \
     2>"$CASE_DIR/iperf3.err" || fail "iperf3 failed: $(head -c 200 "$CASE_DIR/iperf3.err")"
+  if [ "$GW" = ikegw ]; then # datapath counters: how many ESP packets per TUN write (GRO)
+    "$(dirname "$IKEGW_BIN")/ipsecmgr" --query "ipc://$(gw_state_dir)/ctl-ipsecmgr.sock" \
+      >"$CASE_DIR/ipsecmgr-counters.txt" 2>&1 || true
+  fi
   total=0 split=""
   for p in $(gw_pids); do
     [ -n "${c0[$p]:-}" ] || continue
@@ -41,6 +45,11 @@ if [ "${1:-}" = --one ]; then
     n=$(tr -d '\n' <"/proc/$p/comm")
     split="$split $n=$d"
   done
+  if [ -s "$CASE_DIR/ipsecmgr-counters.txt" ]; then
+    split="$split $(awk '{ v[$1] = $2 } END { f = v["tun_gro_frames"]; t = v["tun_rx"];
+      printf "rx_direct=%d/%d tun_writes=%d tun_reads=%d", v["esp_rx_direct"], v["esp_rx"], f, t }' \
+      "$CASE_DIR/ipsecmgr-counters.txt")"
+  fi
   bytes=$(jq '.end.sum_received.bytes' "$CASE_DIR/iperf3.json")
   secs=$(jq '.end.sum_received.seconds' "$CASE_DIR/iperf3.json")
   [ "${bytes:-0}" -gt 0 ] || fail "iperf3 moved no bytes"
