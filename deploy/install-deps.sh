@@ -7,7 +7,7 @@ build_pkgs=(build-essential cmake pkg-config libssl-dev libzmq3-dev libprotobuf-
             protobuf-c-compiler libuv1-dev liblmdb-dev libcmocka-dev iproute2)
 test_pkgs=(clang libclang-rt-14-dev strongswan-charon strongswan-swanctl
            libcharon-extra-plugins iperf3 tshark python3-scapy iptables iputils-ping
-           procps psmisc openssl)
+           procps psmisc openssl jq bc gawk python3 util-linux)
 pkgs=("${build_pkgs[@]}")
 [ "$mode" = "--test" ] && pkgs+=("${test_pkgs[@]}")
 missing=()

@@ -23,7 +23,7 @@ missing=()
 need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2 ($1)"); }
 need ip iproute2; need iptables iptables; need swanctl strongswan-swanctl; need openssl openssl
 need iperf3 iperf3; need ping iputils-ping; need jq jq; need python3 python3; need unshare util-linux
-need timeout coreutils; need ss iproute2; need awk gawk
+need timeout coreutils; need ss iproute2; need awk gawk; need bc bc; need tshark tshark
 [ -x /usr/lib/ipsec/charon ] || missing+=("strongswan-charon (/usr/lib/ipsec/charon)")
 [ -f /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so ] || missing+=("libcharon-extra-plugins (kernel-libipsec plugin)")
 [ -c /dev/net/tun ] || missing+=("/dev/net/tun (kernel TUN support, needed by kernel-libipsec)")
