@@ -16,11 +16,17 @@ for p in "${pkgs[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
-  # Never let package scripts start daemons (strongSwan's charon) on this host.
+  # Package scripts must not start daemons (strongSwan's charon would take the
+  # host's ports 500/4500): a policy-rc.d for the time of this install only.
+  ours=
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
     $SUDO chmod +x /usr/sbin/policy-rc.d
+    ours=1
   fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+  rc=0
+  $SUDO apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" || rc=$?
+  [ -n "$ours" ] && $SUDO rm -f /usr/sbin/policy-rc.d
+  exit $rc
 fi
