@@ -134,7 +134,7 @@ static void replay_one(void *arg, const ike_child_prog_t *c)
 
 /* ipsecmgr (re)started without our SAs: send every CHILD SA again, then
  * ReplayDone so it drops whatever of ours was not replayed. */
-static void replay_all(sessmgr_t *sm)
+void sessmgr_replay_all(sessmgr_t *sm)
 {
   size_t n = ike_engine_foreach_child(sm->engine, replay_one, sm);
   Ikegw__Ipsec__Envelope env = IKEGW__IPSEC__ENVELOPE__INIT;
@@ -267,7 +267,7 @@ void sessmgr_on_ipsec(ike_ipc_t *ep, const ike_ipc_msg_t *msg, void *arg)
     }
     break;
   case IKEGW__IPSEC__ENVELOPE__MSG_REPLAY_REQUEST:
-    replay_all(sm);
+    sessmgr_replay_all(sm);
     break;
   case IKEGW__IPSEC__ENVELOPE__MSG_SA_EXPIRE:
     if (env->sa_expire->id != NULL) {

@@ -57,6 +57,12 @@ static void hello_ipsec(ike_ipc_t *ep, void *arg)
   env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_HELLO;
   env.hello = &h;
   ike_ipc_send_pb(ep, NULL, 0, &env.base, NULL, 0);
+  if (!sm->ipsec_synced) {
+    /* A (re)started sessmgr owns only what it replays now: without a
+     * checkpoint that is nothing, and ipsecmgr drops our stale CHILD SAs. */
+    sm->ipsec_synced = true;
+    sessmgr_replay_all(sm);
+  }
 }
 
 static void on_signal(uv_signal_t *s, int signum)

@@ -22,6 +22,7 @@ typedef struct sessmgr {
   uv_signal_t sigterm, sigint;
   uint64_t req_id;
   uint64_t start_ms;
+  bool ipsec_synced;   /* the first replay after our start is done */
 } sessmgr_t;
 
 /* Engine callbacks (dispatch.c). */
@@ -30,6 +31,9 @@ extern const ike_engine_ops_t sessmgr_engine_ops;
 void sessmgr_on_demux(ike_ipc_t *ep, const ike_ipc_msg_t *msg, void *arg);
 void sessmgr_on_ipsec(ike_ipc_t *ep, const ike_ipc_msg_t *msg, void *arg);
 void sessmgr_on_ctl(ike_ipc_t *ep, const ike_ipc_msg_t *msg, void *arg);
+/* Send every CHILD SA to ipsecmgr again (resync), then ReplayDone, so
+ * ipsecmgr drops what this slot no longer owns (dispatch.c). */
+void sessmgr_replay_all(sessmgr_t *sm);
 /* Re-arm the engine timer after anything that may have added a timer. */
 void sessmgr_rearm(sessmgr_t *sm);
 
