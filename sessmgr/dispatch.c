@@ -145,7 +145,9 @@ void sessmgr_replay_all(sessmgr_t *sm)
   env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_REPLAY_DONE;
   env.replay_done = &done;
   ike_ipc_send_pb(sm->ipsec, NULL, 0, &env.base, NULL, 0);
-  IKE_LOG_INFO("replayed %zu CHILD SAs to ipsecmgr", n);
+  if (n > 0) {
+    IKE_LOG_INFO("replayed %zu CHILD SAs to ipsecmgr", n);
+  }
 }
 
 static void sa_ids(Ikegw__Ipsec__SaId ids[2], Ikegw__Ipsec__SaId *ptrs[2],
