@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -27,6 +28,7 @@
 #include "ikegw_ctl.pb-c.h"
 #include "ikegw_demux.pb-c.h"
 #include "ikegw_ipsec.pb-c.h"
+#include "seq_lease.h"
 
 #define IPM_SLOTS (IKE_SLOT_MAX + 1u)
 #define DIR_IN_PB IKEGW__IPSEC__DIRECTION__DIR_IN
@@ -49,6 +51,12 @@ typedef struct ipm_meta {
   uint64_t created_s, soft_s, hard_s; /* absolute unix times, 0 = none */
   uint64_t last_used;
   uint32_t gen;            /* owner slot's Hello generation when last named */
+  /* Sequence-number lease (seq_lease.h); only with a store. */
+  uint8_t dirty;           /* in m->dirty: lease / floor to be committed */
+  uint32_t block, pend_block;
+  uint64_t lease_end;      /* out: durable lease end; in: floor last persisted */
+  uint64_t pend;           /* out: end being committed */
+  uint64_t renewed_s;      /* time of the last committed renewal */
   ipm_range_t rts[IPM_MAX_TS];
 } ipm_meta_t;
 
@@ -67,6 +75,15 @@ struct ipm {
   uint32_t omask;
   uint32_t *doomed;        /* SAs past their hard lifetime, removed by reap() */
   uint32_t n_doomed;
+  seq_store_t *store;      /* NULL = no persisted leases */
+  seq_rec_t *rec;          /* records found at start, sorted; del = adopted/dropped */
+  size_t n_rec;
+  uint32_t *dirty;         /* SA ids whose lease / floor must be committed */
+  uint32_t n_dirty;
+  seq_rec_t *pdel;         /* records to delete at the next commit */
+  size_t n_pdel, pdel_cap;
+  seq_rec_t *cbuf;         /* commit buffer: pdel_cap + max */
+  uint64_t store_fail_s;   /* last failed commit (no retry in the packet path that second) */
   uint32_t slot_gen[IPM_SLOTS];
   uint32_t slot_sas[IPM_SLOTS];
   uint64_t now;            /* coarse unix time, refreshed per tick and request */
@@ -209,9 +226,30 @@ esp_sa_t *ipm_find(ipm_t *m, int dir, uint32_t spi, uint32_t child_in_spi)
 
 /* ---------------------------------------------------------------- SA life */
 
-static void ipm_del_sa(ipm_t *m, esp_sa_t *sa)
+static void ipm_stage_del(ipm_t *m, uint8_t dir, uint32_t spi, uint32_t cin)
+{
+  if (m->n_pdel >= m->pdel_cap) {
+    ipm_flush(m);
+    if (m->n_pdel >= m->pdel_cap) {
+      return; /* store failing: the record stays (harmless: a lease only skips numbers) */
+    }
+  }
+  seq_rec_t *r = &m->pdel[m->n_pdel++];
+  memset(r, 0, sizeof(*r));
+  r->del = 1;
+  r->dir = dir;
+  r->spi = spi;
+  r->cin = cin;
+}
+
+/* Remove an SA; drop_rec: its persisted record goes too (not when a resync
+ * replaces the SA under the same id: the new one continues its lease). */
+static void ipm_del_sa(ipm_t *m, esp_sa_t *sa, bool drop_rec)
 {
   ipm_meta_t *mt = &m->meta[sa->id];
+  if (m->store != NULL && drop_rec && (mt->dir == DIR_OUT_PB || mt->lease_end != 0 || mt->dirty)) {
+    ipm_stage_del(m, mt->dir, mt->spi, mt->child_in_spi);
+  }
   if (mt->dir == DIR_OUT_PB) {
     omap_del(m, mt->child_in_spi);
   }
@@ -270,7 +308,7 @@ static void ipm_reap(ipm_t *m)
     uint32_t id = m->doomed[--m->n_doomed];
     esp_sa_t *sa = esp_table_get(m->tab, id);
     if (sa != NULL && sa->hard_fired) {
-      ipm_del_sa(m, sa);
+      ipm_del_sa(m, sa, true);
     }
   }
 }
@@ -294,6 +332,154 @@ void ipm_tick(ipm_t *m)
     }
   }
   ipm_reap(m);
+  ipm_flush(m);
+}
+
+/* ---------------------------------------------------------------- leases */
+
+static void ipm_mark_dirty(ipm_t *m, uint32_t id)
+{
+  if (m->store == NULL || m->meta[id].dirty) {
+    return;
+  }
+  if (m->n_dirty >= m->max) { /* only after slot reuse left stale entries */
+    ipm_flush(m);
+    if (m->n_dirty >= m->max) {
+      return;
+    }
+  }
+  m->meta[id].dirty = 1;
+  m->dirty[m->n_dirty++] = id;
+}
+
+/* esp_encap reached an outbound SA's seq_soft (seq_lease.h). */
+static void ipm_on_lease(esp_sa_t *sa, bool urgent, void *arg)
+{
+  ipm_t *m = arg;
+  ipm_mark_dirty(m, sa->id);
+  sa->seq_soft = sa->seq_limit; /* no more calls until the lease is used up */
+  if (urgent && m->store_fail_s != m->now) {
+    m->c.seq_lease_sync++;
+    ipm_flush(m);
+  }
+}
+
+/* The record to commit for a dirty SA; false when the slot is free now. */
+static bool ipm_lease_op(ipm_t *m, uint32_t id, seq_rec_t *r)
+{
+  ipm_meta_t *mt = &m->meta[id];
+  esp_sa_t *sa = esp_table_get(m->tab, id);
+  if (!mt->in_use || sa == NULL) {
+    return false;
+  }
+  memset(r, 0, sizeof(*r));
+  r->dir = mt->dir;
+  r->spi = mt->spi;
+  r->cin = mt->child_in_spi;
+  r->owner = mt->owner_slot;
+  if (mt->dir == DIR_OUT_PB) {
+    mt->pend_block = mt->renewed_s != 0 ? seq_lease_adapt(mt->block, m->now - mt->renewed_s)
+                                         : mt->block;
+    uint64_t end = seq_lease_end(sa->seq, mt->pend_block, sa->esn);
+    mt->pend = end > mt->lease_end ? end : mt->lease_end;
+    r->mark = mt->pend;
+  } else {
+    r->mark = sa->replay.top;
+  }
+  return true;
+}
+
+/* After a commit: the leases are durable, the datapath may use them. */
+static void ipm_lease_apply(ipm_t *m, uint32_t id)
+{
+  ipm_meta_t *mt = &m->meta[id];
+  esp_sa_t *sa = esp_table_get(m->tab, id);
+  mt->dirty = 0;
+  if (!mt->in_use || sa == NULL) {
+    return;
+  }
+  if (mt->dir != DIR_OUT_PB) {
+    mt->lease_end = sa->replay.top > mt->lease_end ? sa->replay.top : mt->lease_end;
+    return;
+  }
+  mt->lease_end = mt->pend;
+  mt->block = mt->pend_block;
+  mt->renewed_s = m->now;
+  sa->seq_limit = mt->lease_end;
+  /* At the end of a non-ESN space there is nothing to renew: the overflow
+   * check (hard lifetime) comes first. */
+  sa->seq_soft = !sa->esn && mt->lease_end >= SEQ_LEASE_SEQ32_MAX
+                     ? mt->lease_end
+                     : seq_lease_soft(mt->lease_end, mt->block);
+}
+
+static uint64_t ipm_mono_us(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void ipm_flush(ipm_t *m)
+{
+  if (m->store == NULL || (m->n_dirty == 0 && m->n_pdel == 0)) {
+    return;
+  }
+  size_t n = 0;
+  for (size_t i = 0; i < m->n_pdel; i++) { /* deletes first: a new SA may reuse the id */
+    m->cbuf[n++] = m->pdel[i];
+  }
+  for (uint32_t i = 0; i < m->n_dirty; i++) {
+    if (ipm_lease_op(m, m->dirty[i], &m->cbuf[n])) {
+      n++;
+    }
+  }
+  char err[256];
+  uint64_t t0 = ipm_mono_us();
+  int rc = seq_store_write(m->store, m->cbuf, n, err, sizeof(err));
+  uint64_t dt = ipm_mono_us() - t0;
+  if (rc != 0) {
+    m->c.seq_lease_fail++;
+    if (m->store_fail_s != m->now) {
+      IKE_LOG_ERR("%s: outbound ESP stops at the end of each SA's durable lease", err);
+    }
+    m->store_fail_s = m->now;
+    return;
+  }
+  m->c.seq_lease_commits++;
+  m->c.seq_lease_records += n;
+  m->c.seq_lease_commit_us += dt;
+  m->n_pdel = 0;
+  for (uint32_t i = 0; i < m->n_dirty; i++) {
+    ipm_lease_apply(m, m->dirty[i]);
+  }
+  m->n_dirty = 0;
+}
+
+/* Open the store and load what a previous incarnation left. */
+static int ipm_store_open(ipm_t *m, const char *path)
+{
+  char err[512];
+  size_t bad = 0;
+  int rc = seq_store_open(path, m->max, &m->store, err, sizeof(err));
+  if (rc == 0) {
+    rc = seq_store_load(m->store, &m->rec, &m->n_rec, &bad, err, sizeof(err));
+  }
+  if (rc != 0) {
+    IKE_LOG_ERR("%s", err);
+    return rc;
+  }
+  m->pdel_cap = m->max + m->n_rec;
+  m->pdel = calloc(m->pdel_cap, sizeof(*m->pdel));
+  m->cbuf = calloc(m->pdel_cap + m->max, sizeof(*m->cbuf));
+  m->dirty = calloc(m->max, sizeof(*m->dirty));
+  if (m->pdel == NULL || m->cbuf == NULL || m->dirty == NULL) {
+    return -ENOMEM;
+  }
+  IKE_LOG_INFO("sequence-number store %s: %zu records from before%s", path, m->n_rec,
+               bad ? " (some undecodable, ignored)" : "");
+  esp_table_set_lease_cb(m->tab, ipm_on_lease, m);
+  return 0;
 }
 
 /* ---------------------------------------------------------------- new/free */
@@ -323,6 +509,13 @@ int ipm_new(const ipm_cfg_t *cfg, ipm_t **out)
   }
   esp_table_set_life_cb(m->tab, ipm_on_life, m);
   ipm_now(m);
+  if (cfg->seq_store != NULL) {
+    int rc = ipm_store_open(m, cfg->seq_store);
+    if (rc != 0) {
+      ipm_free(m);
+      return rc;
+    }
+  }
   *out = m;
   return 0;
 }
@@ -333,6 +526,11 @@ void ipm_free(ipm_t *m)
     return;
   }
   esp_table_free(m->tab);
+  seq_store_close(m->store);
+  free(m->rec);
+  free(m->pdel);
+  free(m->cbuf);
+  free(m->dirty);
   free(m->meta);
   free(m->omap);
   free(m->doomed);
@@ -528,7 +726,51 @@ static bool ipm_same_keys(const esp_sa_t *sa, const esp_sa_params_t *p)
   return true;
 }
 
-static int ipm_install(ipm_t *m, ipm_add_ctx_t *x, char *err, size_t errlen)
+/* The persisted record of a previous incarnation for this SA, not yet adopted. */
+static seq_rec_t *ipm_recovered(ipm_t *m, const ipm_meta_t *mt)
+{
+  seq_rec_t *r = seq_rec_find(m->rec, m->n_rec, mt->dir, mt->spi, mt->child_in_spi);
+  return r != NULL && !r->del ? r : NULL;
+}
+
+/* Where a new SA's sequence numbers start (seq_lease.h): after the persisted
+ * lease of a previous incarnation (adopted here), after `floor` (the SA a
+ * resync replaces), else at 1. An outbound resync with neither is refused:
+ * its numbers may have been used (-ESTALE). Inbound: the replay floor. */
+static int ipm_lease_start(ipm_t *m, ipm_add_ctx_t *x, bool resync, bool replaced,
+                           uint64_t floor, uint64_t *start, char *err, size_t errlen)
+{
+  *start = floor;
+  if (m->store == NULL) {
+    return 0;
+  }
+  seq_rec_t *r = ipm_recovered(m, &x->mt);
+  if (r != NULL && r->mark > *start) {
+    *start = r->mark;
+  }
+  if (x->mt.dir == DIR_OUT_PB && r == NULL && resync && !replaced) {
+    m->c.seq_lease_refused++;
+    snprintf(err, errlen,
+             "SaAdd out %08x: no persisted sequence-number lease for this outbound SA (state "
+             "lost, or added just before a crash): refusing to restart its ESP sequence numbers, "
+             "which would reuse AES-GCM/ChaCha20 nonces under the same key; rekey the CHILD SA",
+             x->mt.spi);
+    return -ESTALE;
+  }
+  if (r != NULL) {
+    r->del = 1; /* adopted: the new SA's commits overwrite the record */
+    if (x->mt.dir == DIR_OUT_PB) {
+      m->c.seq_lease_resumed++;
+      IKE_LOG_INFO("SA out %08x: ESP sequence numbers resume after %" PRIu64
+                   " (persisted lease)", x->mt.spi, r->mark);
+    } else if (r->mark > 0) {
+      m->c.seq_floor_restored++;
+    }
+  }
+  return 0;
+}
+
+static int ipm_install(ipm_t *m, ipm_add_ctx_t *x, uint64_t start, char *err, size_t errlen)
 {
   esp_sa_t *sa = NULL;
   int r = esp_table_add(m->tab, &x->p, &sa);
@@ -540,6 +782,17 @@ static int ipm_install(ipm_t *m, ipm_add_ctx_t *x, char *err, size_t errlen)
   m->slot_sas[x->mt.owner_slot]++;
   if (x->mt.dir == DIR_OUT_PB) {
     omap_put(m, x->mt.child_in_spi, sa->id);
+  }
+  if (m->store != NULL) {
+    ipm_meta_t *mt = &m->meta[sa->id];
+    mt->block = SEQ_LEASE_START;
+    if (x->mt.dir == DIR_OUT_PB) {
+      sa->seq = start; /* next number start + 1; usable once the lease is durable */
+      ipm_mark_dirty(m, sa->id);
+    } else if (start > 0) {
+      esp_replay_set_floor(&sa->replay, start);
+      mt->lease_end = start;
+    }
   }
   return 0;
 }
@@ -584,10 +837,25 @@ static int ipm_sa_add(ipm_t *m, const Ikegw__Ipsec__SaAdd *a, char *err, size_t 
       snprintf(err, errlen, "SaAdd %08x: an SA with this id and other keys exists", x.p.spi);
       return -EEXIST;
     }
-    ipm_del_sa(m, old);
+  }
+  /* The SA replaced keeps its place in the sequence: never start below it. */
+  uint64_t floor = 0;
+  bool replaced = old != NULL && old->spi == x.p.spi;
+  if (replaced) {
+    const ipm_meta_t *om = &m->meta[old->id];
+    floor = old->dir == ESP_DIR_OUT ? (om->lease_end > old->seq ? om->lease_end : old->seq)
+                                    : old->replay.top;
+  }
+  uint64_t start;
+  r = ipm_lease_start(m, &x, a->resync, replaced, floor, &start, err, errlen);
+  if (r != 0) {
+    return r;
+  }
+  if (old != NULL) {
+    ipm_del_sa(m, old, old->spi != x.p.spi);
     m->c.sa_replaced++;
   }
-  return ipm_install(m, &x, err, errlen);
+  return ipm_install(m, &x, start, err, errlen);
 }
 
 /* ---------------------------------------------------------------- SaUpdate / SaDel */
@@ -635,7 +903,7 @@ static void ipm_sa_del(ipm_t *m, const Ikegw__Ipsec__SaDel *d, char *err, size_t
       unknown++;
       continue;
     }
-    ipm_del_sa(m, sa);
+    ipm_del_sa(m, sa, true);
     m->c.sa_del++;
   }
   m->c.sa_del_unknown += unknown;
@@ -653,12 +921,19 @@ static uint32_t ipm_replay_done(ipm_t *m, uint16_t slot)
     if (mt->in_use && mt->owner_slot == slot && mt->gen != m->slot_gen[slot]) {
       esp_sa_t *sa = esp_table_get(m->tab, id);
       if (sa != NULL) {
-        ipm_del_sa(m, sa);
+        ipm_del_sa(m, sa, true);
         n++;
       }
     }
   }
   m->c.sa_stale_removed += n;
+  /* Records of a previous incarnation that the slot did not replay: gone. */
+  for (size_t i = 0; i < m->n_rec; i++) {
+    if (!m->rec[i].del && m->rec[i].owner == slot) {
+      m->rec[i].del = 1;
+      ipm_stage_del(m, m->rec[i].dir, m->rec[i].spi, m->rec[i].cin);
+    }
+  }
   return n;
 }
 
@@ -960,6 +1235,9 @@ void ipm_esp_in(ipm_t *m, const uint8_t *esp, size_t len, const struct sockaddr 
     return;
   }
   mt->last_used = m->now;
+  if (m->store != NULL && sa->replay.top >= mt->lease_end + mt->block) {
+    ipm_mark_dirty(m, sa->id); /* lazy floor, committed with the next flush */
+  }
   if (udp && src != NULL) {
     ipm_follow_nat(m, sa, esp, src);
   }

@@ -137,6 +137,17 @@ int esp_encap(esp_sa_t *sa, const uint8_t *inner, size_t inner_len, uint8_t *out
     esp_sa_fire(sa, ESP_LIFE_HARD);
     return esp_encap_fail(sa, ESP_E_SEQ_OVERFLOW);
   }
+  if (sa->seq >= sa->seq_soft) {
+    /* Half the durable lease used (renewal scheduled), or all of it: then the
+     * owner must persist a new lease before this number goes out (seq_lease.h). */
+    bool urgent = sa->seq >= sa->seq_limit;
+    if (sa->lease_cb != NULL) {
+      sa->lease_cb(sa, urgent, sa->lease_arg);
+    }
+    if (sa->seq >= sa->seq_limit) {
+      return esp_encap_fail(sa, ESP_E_SEQ_LEASE);
+    }
+  }
   size_t total = esp_encap_len(sa, inner_len);
   if (total > cap || inner_len > 0xFFFF) {
     return esp_encap_fail(sa, ESP_E_NOSPACE);

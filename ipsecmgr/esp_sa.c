@@ -288,6 +288,8 @@ struct esp_table {
   esp_map_t in, out;
   esp_life_cb_t life_cb;
   void *life_arg;
+  esp_lease_cb_t lease_cb;
+  void *lease_arg;
   uint64_t err[ESP_E_COUNT];
 };
 
@@ -428,6 +430,12 @@ void esp_table_set_life_cb(esp_table_t *t, esp_life_cb_t cb, void *arg)
   t->life_arg = arg;
 }
 
+void esp_table_set_lease_cb(esp_table_t *t, esp_lease_cb_t cb, void *arg)
+{
+  t->lease_cb = cb;
+  t->lease_arg = arg;
+}
+
 /* Fill slot sa from p (no indexing). */
 static int esp_sa_fill(esp_table_t *t, esp_sa_t *sa, const esp_sa_params_t *p)
 {
@@ -455,6 +463,13 @@ static int esp_sa_fill(esp_table_t *t, esp_sa_t *sa, const esp_sa_params_t *p)
   sa->owner = p->owner;
   sa->life_cb = t->life_cb;
   sa->life_arg = t->life_arg;
+  if (p->dir == ESP_DIR_OUT && t->lease_cb != NULL) {
+    sa->lease_cb = t->lease_cb;
+    sa->lease_arg = t->lease_arg;
+    sa->seq_limit = sa->seq_soft = 0;
+  } else {
+    sa->seq_limit = sa->seq_soft = UINT64_MAX;
+  }
   return esp_sa_prepare(sa);
 }
 

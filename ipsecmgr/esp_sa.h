@@ -48,7 +48,8 @@
   X(EXISTS, 14, "exists", "SPI already in use")                                  \
   X(FULL, 15, "full", "SA table full")                                           \
   X(NOMEM, 16, "nomem", "out of memory")                                         \
-  X(NOT_FOUND, 17, "not_found", "no such SA")
+  X(NOT_FOUND, 17, "not_found", "no such SA")                                   \
+  X(SEQ_LEASE, 18, "seq_lease", "no durable sequence-number lease (store failing)")
 
 typedef enum {
   ESP_OK = 0,
@@ -119,6 +120,11 @@ typedef struct esp_sa_params {
 
 typedef struct esp_sa esp_sa_t;
 typedef void (*esp_life_cb_t)(const esp_sa_t *sa, esp_life_event_t ev, void *arg);
+/* Sequence-number lease callback (seq_lease.h): an outbound SA reached
+ * seq_soft. urgent = it reached seq_limit too: the callback must make a new
+ * lease durable now (raising seq_limit) or the packet is dropped with
+ * ESP_E_SEQ_LEASE; otherwise it schedules a renewal and raises seq_soft. */
+typedef void (*esp_lease_cb_t)(esp_sa_t *sa, bool urgent, void *arg);
 
 struct esp_sa {
   uint32_t id;               /* slot in the table */
@@ -136,6 +142,9 @@ struct esp_sa {
   uint8_t auth_key[ESP_MAX_AUTH_KEY];
   uint8_t salt[4];                    /* AEAD nonce salt (RFC 4106 4, RFC 7634 2) */
   uint64_t seq;                       /* outbound: last sequence number sent */
+  uint64_t seq_limit;                 /* outbound: highest number it may use (durable
+                                         lease); UINT64_MAX without a lease callback */
+  uint64_t seq_soft;                  /* outbound: seq at which the lease callback runs */
   esp_replay_t replay;                /* inbound */
   esp_addr_t local, peer;             /* outer path (MOBIKE changes only these) */
   esp_inaddr_t inner;                 /* outbound routing key */
@@ -145,6 +154,8 @@ struct esp_sa {
   uint64_t owner;
   esp_life_cb_t life_cb;              /* copied from the table when added */
   void *life_arg;
+  esp_lease_cb_t lease_cb;            /* copied from the table when added */
+  void *lease_arg;
   esp_hmac_t hmac;                    /* CBC: precomputed HMAC (flat) */
   EVP_CIPHER_CTX *cctx;               /* prepared cipher context (rebuildable) */
 };
@@ -157,6 +168,11 @@ int esp_table_new(uint32_t max_sas, esp_table_t **out);
 void esp_table_free(esp_table_t *t);
 /* Lifetime callback for SAs added from now on (cb may be NULL). */
 void esp_table_set_life_cb(esp_table_t *t, esp_life_cb_t cb, void *arg);
+/* Sequence-number lease callback for outbound SAs added from now on. With one,
+ * a new outbound SA starts with seq_limit = seq_soft = 0 (no number usable
+ * before the owner grants a lease); without one (NULL, the default) both are
+ * UINT64_MAX (no leases: tests, benchmarks). */
+void esp_table_set_lease_cb(esp_table_t *t, esp_lease_cb_t cb, void *arg);
 
 /* Add an SA: validates the suite and key lengths, prepares the cipher context,
  * and indexes it (inbound by SPI, outbound by p->inner, the newest outbound SA of

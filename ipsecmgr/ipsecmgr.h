@@ -62,6 +62,10 @@ typedef struct ipm_ops {
 
 typedef struct ipm_cfg {
   uint32_t max_sas;   /* 0 = IPM_DEF_MAX_SAS */
+  /* File of the persisted sequence-number leases (seq_lease.h), normally
+   * STATE_DIR/ipsecmgr-seq.mdb. NULL = none: outbound SAs start at 1 and a
+   * restart would reuse sequence numbers (unit tests of other things only). */
+  const char *seq_store;
   ipm_ops_t ops;
   void *ctx;
 } ipm_cfg_t;
@@ -104,7 +108,15 @@ typedef struct ipm_cfg {
   X(esp_tx_udp, "ESP-in-UDP packets handed to demux")                                 \
   X(esp_tx_udp_direct, "ESP-in-UDP packets sent directly (raw UDP socket)")             \
   X(esp_tx_raw, "plain ESP packets sent on the raw socket")                           \
-  X(esp_tx_err, "ESP packets that could not be sent")
+  X(esp_tx_err, "ESP packets that could not be sent")                                 \
+  X(seq_lease_commits, "sequence-number store transactions committed")                \
+  X(seq_lease_records, "records written or deleted by those transactions")            \
+  X(seq_lease_commit_us, "microseconds spent in those commits (sum)")                 \
+  X(seq_lease_sync, "commits forced by the packet path (lease ran out before the loop's commit)") \
+  X(seq_lease_fail, "failed commits (packets past the durable lease are dropped)")    \
+  X(seq_lease_resumed, "outbound SAs resumed after their persisted lease end")        \
+  X(seq_lease_refused, "outbound resyncs refused: no persisted lease (state lost)")   \
+  X(seq_floor_restored, "inbound SAs whose replay window restarted at a persisted floor")
 
 typedef struct ipm_counters {
 #define X(n, d) uint64_t n;
@@ -114,7 +126,10 @@ typedef struct ipm_counters {
 
 typedef struct ipm ipm_t;
 
-/* Create the manager. Returns 0 and *out, or a negative errno. */
+/* Create the manager; with cfg->seq_store, open the store and load its
+ * records (a store that cannot be opened fails the start: running without it
+ * would reuse nonces after the next restart). Returns 0 and *out, or a
+ * negative errno (the reason logged). */
 int ipm_new(const ipm_cfg_t *cfg, ipm_t **out);
 /* Free everything (keys wiped); NULL is fine. */
 void ipm_free(ipm_t *m);
@@ -139,6 +154,11 @@ void ipm_esp_in(ipm_t *m, const uint8_t *esp, size_t len, const struct sockaddr 
 void ipm_tun_in(ipm_t *m, const uint8_t *pkt, size_t len);
 /* Lifetimes in seconds and deferred removals; call about once a second. */
 void ipm_tick(ipm_t *m);
+/* Group commit of the sequence-number leases (seq_lease.h): renewals asked for
+ * by the datapath, leases of SAs added, floors of inbound SAs and records of
+ * removed SAs, in one durable transaction. Call at the end of every loop
+ * iteration (cheap when nothing changed); ipm_tick calls it too. */
+void ipm_flush(ipm_t *m);
 
 const ipm_counters_t *ipm_counters(const ipm_t *m);
 /* The same counters, for the socket layer (main.c) to count its own events. */

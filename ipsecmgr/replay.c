@@ -101,3 +101,12 @@ void esp_replay_update(esp_replay_t *r, uint64_t seq)
   uint32_t bit = (uint32_t)(seq & (r->size - 1u));
   r->bits[bit / 64u] |= 1ull << (bit % 64u);
 }
+
+void esp_replay_set_floor(esp_replay_t *r, uint64_t floor)
+{
+  if (floor <= r->top) {
+    return;
+  }
+  r->top = floor;
+  memset(r->bits, 0xff, r->size / 8u);
+}

@@ -53,6 +53,11 @@ esp_replay_res_t esp_replay_infer(const esp_replay_t *r, uint32_t seq_lo,
 /* Is seq acceptable? ESP_REPLAY_OK, ESP_REPLAY_DUP or ESP_REPLAY_OLD. Pure. */
 esp_replay_res_t esp_replay_check(const esp_replay_t *r, uint64_t seq);
 
+/* Restart a window after a process restart at a persisted floor (seq_lease.h):
+ * top = floor and every position marked as seen, so nothing at or below the
+ * floor is accepted again; numbers above it are. */
+void esp_replay_set_floor(esp_replay_t *r, uint64_t floor);
+
 /* Record seq as received (call only after esp_replay_check() said OK and the
  * packet was authenticated): slides the window when seq > top. */
 void esp_replay_update(esp_replay_t *r, uint64_t seq);
