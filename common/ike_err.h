@@ -22,7 +22,8 @@
   X(NOMEM, 12, "out of memory")                                               \
   X(UNTRUSTED, 13, "certificate not trusted (chain, validity or format)")     \
   X(BAD_SIGNATURE, 14, "signature does not verify")                           \
-  X(ID_MISMATCH, 15, "identity not contained in the certificate")
+  X(ID_MISMATCH, 15, "identity not contained in the certificate")            \
+  X(STORE, 16, "checkpoint store failure")
 
 typedef enum {
   IKE_OK = 0,

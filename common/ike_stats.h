@@ -187,7 +187,14 @@
   X(dpd_sent, "DPD (empty INFORMATIONAL) requests sent", NULL)                              \
   X(ike_sa_current, "IKE SAs established now (gauge)", NULL)                                \
   X(ike_sa_half_open, "half-open IKE SAs now (gauge)", NULL)                                \
-  X(child_sa_current, "CHILD SAs now (gauge)", NULL)
+  X(child_sa_current, "CHILD SAs now (gauge)", NULL)                                        \
+  /* Checkpoints (sessmgr/ike_ckpt.h): group commits of changed IKE SA records. */          \
+  X(ckpt_commits, "checkpoint transactions committed", NULL)                                \
+  X(ckpt_records_written, "checkpoint records written (changed IKE SAs)", NULL)             \
+  X(ckpt_records_deleted, "checkpoint records deleted (IKE SAs gone)", NULL)                \
+  X(ckpt_commit_us, "microseconds spent encoding, writing and committing checkpoints", NULL) \
+  X(ckpt_restored, "IKE SAs restored from the checkpoint store at start", NULL)             \
+  X(fail_checkpoint, "checkpoint commits failed (changes kept and retried)", NULL)
 
 /* The counters: one uint64_t per entry of IKE_STATS_MAP, in list order. */
 typedef struct ike_stats {

@@ -39,7 +39,7 @@ static void eng_send(void *ctx, const ike_path_t *path, bool natt, const uint8_t
   env.id = ++sm->req_id;
   env.msg_case = IKEGW__DEMUX__ENVELOPE__MSG_DATAGRAM;
   env.datagram = &dg;
-  ike_ipc_send_pb(sm->demux, NULL, 0, &env.base, pkt, len);
+  sessmgr_queue_pb(sm, sm->demux, &env.base, pkt, len, false);
 }
 
 static void ts_to_pb(const ike_ts_t *ts, Ikegw__Types__TrafficSelector *pb, char *a,
@@ -112,7 +112,7 @@ static void send_sa_add(sessmgr_t *sm, const ike_child_prog_t *c, bool in, bool 
   env.id = ++sm->req_id;
   env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_SA_ADD;
   env.sa_add = &add;
-  ike_ipc_send_pb(sm->ipsec, NULL, 0, &env.base, NULL, 0);
+  sessmgr_queue_pb(sm, sm->ipsec, &env.base, NULL, 0, true);
 }
 
 static void eng_child_add(void *ctx, const ike_child_prog_t *c)
@@ -144,7 +144,7 @@ void sessmgr_replay_all(sessmgr_t *sm)
   env.id = ++sm->req_id;
   env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_REPLAY_DONE;
   env.replay_done = &done;
-  ike_ipc_send_pb(sm->ipsec, NULL, 0, &env.base, NULL, 0);
+  sessmgr_queue_pb(sm, sm->ipsec, &env.base, NULL, 0, false);
   if (n > 0) {
     IKE_LOG_INFO("replayed %zu CHILD SAs to ipsecmgr", n);
   }
@@ -190,7 +190,7 @@ static void eng_child_update(void *ctx, uint32_t spi_in, uint32_t spi_out,
   env.id = ++sm->req_id;
   env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_SA_UPDATE;
   env.sa_update = &up;
-  ike_ipc_send_pb(sm->ipsec, NULL, 0, &env.base, NULL, 0);
+  sessmgr_queue_pb(sm, sm->ipsec, &env.base, NULL, 0, false);
 }
 
 static void eng_child_del(void *ctx, uint32_t spi_in, uint32_t spi_out)
@@ -208,7 +208,7 @@ static void eng_child_del(void *ctx, uint32_t spi_in, uint32_t spi_out)
   env.id = ++sm->req_id;
   env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_SA_DEL;
   env.sa_del = &del;
-  ike_ipc_send_pb(sm->ipsec, NULL, 0, &env.base, NULL, 0);
+  sessmgr_queue_pb(sm, sm->ipsec, &env.base, NULL, 0, false);
 }
 
 const ike_engine_ops_t sessmgr_engine_ops = {

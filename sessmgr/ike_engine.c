@@ -51,12 +51,19 @@ void ike_engine_free(ike_engine_t *e)
   if (e == NULL) {
     return;
   }
+  e->freeing = true; /* the checkpoint keeps the SAs: a restart restores them */
   for (size_t j = 0; j < e->cap; j++) {
     while (e->tab[j] != NULL) {
       ike_sa_destroy(e, e->tab[j]); /* backward shift refills slot j */
     }
   }
   free(e->tab);
+  free(e->dirty);
+  free(e->gone);
+  if (e->ckpt_buf != NULL) {
+    ike_wipe(e->ckpt_buf, e->ckpt_cap);
+    free(e->ckpt_buf);
+  }
   ike_timer_free(e);
   ike_pool_free_all(e);
   ike_wipe(e->cookie_secret, sizeof e->cookie_secret);
@@ -188,6 +195,7 @@ static void handle_request(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx)
   }
   ike_stats_exchange(&e->stats, rx->h.exchange, 0, 0);
   sa->last_rx_ms = e->now_ms;
+  ike_sa_mark_dirty(e, sa); /* authentic: whatever it does is checkpointed */
   switch (rx->h.exchange) {
   case IKE_EXCH_IKE_AUTH:
     if (sa->state != IKE_SA_HALF_OPEN || sa->ho == NULL) {
@@ -229,6 +237,7 @@ static void handle_response(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx)
   }
   ike_stats_exchange(&e->stats, rx->h.exchange, 1, 0);
   sa->last_rx_ms = e->now_ms;
+  ike_sa_mark_dirty(e, sa);
   ike_task_info_i_done(e, sa, rx);
 }
 
@@ -274,6 +283,7 @@ void ike_engine_recv(ike_engine_t *e, const ike_path_t *path, bool natt,
 static bool sa_timers(ike_engine_t *e, ike_sa_t *sa)
 {
   const ike_cfg_template_t *t = ike_sa_tmpl(e, sa);
+  ike_sa_mark_dirty(e, sa); /* a deadline came: retransmit, DPD or expiry state moves */
   if (sa->expire_ms != 0 && e->now_ms >= sa->expire_ms) {
     if (sa->state == IKE_SA_ESTABLISHED) {
       /* Lifetime over: the peer rekeys before this. */

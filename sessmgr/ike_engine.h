@@ -99,6 +99,46 @@ size_t ike_engine_foreach_child(const ike_engine_t *e,
 /* ipsecmgr refused or failed an SA operation (counted as fail_ipsecmgr). */
 void ike_engine_count_ipsec_failure(ike_engine_t *e);
 
+/* --- Checkpoints (DESIGN.md "Recovery"; records: ike_ckpt.h) ---
+ * With checkpointing on, the engine marks every IKE SA it changes (state,
+ * message IDs, response cache, our request, path, NAT/MOBIKE flags, CHILD
+ * SAs, deadlines) and remembers the SPIs of stored SAs that went away. The
+ * caller writes them out at the end of each loop iteration:
+ *   ike_engine_foreach_dirty(e, off, put_or_del, store);  commit;
+ *   ike_engine_take_dirty(e, true, commit_us);
+ * and only then sends what the engine asked to send in that iteration.
+ * Half-open SAs are never stored (a client retries IKE_SA_INIT). */
+
+/* Turn change tracking on (off by default: ikeload and tests pay nothing). */
+void ike_engine_set_checkpointing(ike_engine_t *e, bool on);
+/* Changes waiting for a commit: dirty SAs plus deleted records. */
+size_t ike_engine_dirty_count(const ike_engine_t *e);
+/* Visit the pending changes: fn(arg, spi, rec, len) with the encoded record
+ * of each changed SA, and with rec NULL / len 0 for each SA gone (delete the
+ * record). rec is valid only during the call and is wiped after it.
+ * wall_off_ms = unix ms - engine ms now. fn returns 0 to go on; anything else
+ * stops the visit and is returned. Returns 0 when all were visited. Nothing
+ * is cleared: call ike_engine_take_dirty once the records are committed. */
+int ike_engine_foreach_dirty(ike_engine_t *e, int64_t wall_off_ms,
+                             int (*fn)(void *arg, uint64_t spi, const uint8_t *rec,
+                                       size_t len),
+                             void *arg);
+/* The changes visited by the last ike_engine_foreach_dirty are durable (or,
+ * committed false, given up): clear them. committed counts a checkpoint
+ * commit of commit_us microseconds in the ckpt_* counters. */
+void ike_engine_take_dirty(ike_engine_t *e, bool committed, uint64_t commit_us);
+/* A commit failed; the changes stay pending (counted as fail_checkpoint). */
+void ike_engine_count_ckpt_failure(ike_engine_t *e);
+/* Rebuild one IKE SA with its CHILD SAs from a record (a restarted sessmgr):
+ * table, timers (deadlines converted with wall_off_ms = unix ms - engine ms
+ * now; past ones fire at the next tick), virtual IPs marked used in the pools,
+ * counters. The record's SPI must carry this engine's slot. Nothing is sent
+ * and no CHILD SA is programmed (ike_engine_foreach_child replays them).
+ * Returns 0, or a negative ike_err_t when the record is refused (the caller
+ * deletes it). */
+int ike_engine_restore_sa(ike_engine_t *e, const uint8_t *rec, size_t len,
+                          int64_t wall_off_ms);
+
 /* Counters of this worker. */
 const ike_stats_t *ike_engine_stats(const ike_engine_t *e);
 /* Number of IKE SAs (established and half-open). */

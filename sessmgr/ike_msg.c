@@ -68,6 +68,7 @@ void ike_msg_respond(ike_engine_t *e, ike_sa_t *sa, const ike_rx_t *rx,
     sa->rsp_update = false; /* set by the INFORMATIONAL task after this */
   }
   sa->peer_next_id = rx->h.msg_id + 1;
+  ike_sa_mark_dirty(e, sa);
   ike_stats_exchange(&e->stats, h.exchange, 1, 1);
   /* Answer where the request came from, even if that is an old address after
    * a MOBIKE move (RFC 4555 3.5). */
@@ -107,6 +108,7 @@ int ike_msg_request(ike_engine_t *e, ike_sa_t *sa, uint8_t exchange,
   sa->req_tries = 0;
   sa->req_next_ms = e->now_ms + retransmit_delay(e, sa);
   ike_timer_schedule(e, sa);
+  ike_sa_mark_dirty(e, sa);
   ike_stats_exchange(&e->stats, exchange, 0, 1);
   e->ops.send(e->ctx, &sa->path, sa->natt, out, len);
   return 0;
@@ -135,6 +137,7 @@ bool ike_msg_retransmit(ike_engine_t *e, ike_sa_t *sa)
   }
   sa->req_tries++;
   sa->req_next_ms = e->now_ms + retransmit_delay(e, sa);
+  ike_sa_mark_dirty(e, sa);
   IKE_STAT(e, retrans_req_sent);
   /* Always to the current path: after a move, pending requests follow it. */
   e->ops.send(e->ctx, &sa->path, sa->natt, sa->req, sa->req_len);

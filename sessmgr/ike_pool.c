@@ -36,17 +36,23 @@ static size_t pool_hosts(const ike_cfg_pool_t *p)
   return (size_t)1 << bits;
 }
 
+/* The used-offset map of pool pi, allocated on first use; NULL if no memory. */
+static uint8_t *pool_map(ike_engine_t *e, int pi)
+{
+  if (e->pool_used[pi] == NULL) {
+    size_t n = pool_hosts(&e->cfg->pools[pi]);
+    e->pool_used[pi] = calloc(n, 1);
+    e->pool_size[pi] = e->pool_used[pi] ? n : 0;
+  }
+  return e->pool_used[pi];
+}
+
 /* Take a free offset of pool pi for this worker; 0 if none. */
 static size_t take_offset(ike_engine_t *e, int pi)
 {
-  const ike_cfg_pool_t *p = &e->cfg->pools[pi];
-  size_t n = pool_hosts(p);
-  if (e->pool_used[pi] == NULL) {
-    e->pool_used[pi] = calloc(n, 1);
-    e->pool_size[pi] = n;
-    if (e->pool_used[pi] == NULL) {
-      return 0;
-    }
+  size_t n = pool_hosts(&e->cfg->pools[pi]);
+  if (pool_map(e, pi) == NULL) {
+    return 0;
   }
   size_t step = e->n_workers ? e->n_workers : 1;
   /* Offset 0 is the network, the last one broadcast; skip both. */
@@ -111,4 +117,35 @@ void ike_pool_free_all(ike_engine_t *e)
     free(e->pool_used[i]);
     e->pool_used[i] = NULL;
   }
+}
+
+/* Mark offset off of pool pi used if it is one this worker hands out. */
+static int claim_offset(ike_engine_t *e, int pi, size_t off)
+{
+  size_t step = e->n_workers ? e->n_workers : 1;
+  if (pi < 0 || pool_map(e, pi) == NULL || off == 0 || off + 1 >= e->pool_size[pi] ||
+      off % step != (1 + e->slot % step) % step) {
+    return -1;
+  }
+  e->pool_used[pi][off] = 1;
+  return 0;
+}
+
+int ike_pool_claim(ike_engine_t *e, const ike_cfg_template_t *t, uint32_t addr)
+{
+  int pi = pool_index(e, t, AF_INET);
+  if (pi < 0 || addr < pool_base(&e->cfg->pools[pi])) {
+    return -1;
+  }
+  return claim_offset(e, pi, addr - pool_base(&e->cfg->pools[pi]));
+}
+
+int ike_pool_claim6(ike_engine_t *e, const ike_cfg_template_t *t, const uint8_t addr[16])
+{
+  int pi = pool_index(e, t, AF_INET6);
+  if (pi < 0) {
+    return -1;
+  }
+  size_t off = ((size_t)(addr[13] & 0x0Fu) << 16) | ((size_t)addr[14] << 8) | addr[15];
+  return claim_offset(e, pi, off);
 }

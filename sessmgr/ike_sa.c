@@ -174,11 +174,84 @@ ike_sa_t *ike_sa_new(ike_engine_t *e, uint64_t spi_i)
   return sa;
 }
 
+int ike_sa_insert(ike_engine_t *e, ike_sa_t *sa)
+{
+  if (sa->spi_r == 0 || ike_sa_find(e, sa->spi_r) != NULL) {
+    return -IKE_E_BAD_SYNTAX;
+  }
+  return tab_insert(e, sa);
+}
+
+/* Forget sa's place in the dirty list (swap with the last entry). */
+static void dirty_remove(ike_engine_t *e, ike_sa_t *sa)
+{
+  size_t i = sa->dirty_idx - 1;
+  ike_sa_t *last = e->dirty[--e->n_dirty];
+  e->dirty[i] = last;
+  last->dirty_idx = (uint32_t)i + 1;
+  sa->dirty_idx = 0;
+}
+
+bool ike_sa_storable(const ike_sa_t *sa)
+{
+  return sa->state == IKE_SA_ESTABLISHED || sa->state == IKE_SA_REKEYED ||
+         sa->state == IKE_SA_DELETING;
+}
+
+void ike_sa_mark_clean(ike_engine_t *e, ike_sa_t *sa)
+{
+  if (sa->dirty_idx != 0) {
+    dirty_remove(e, sa);
+  }
+}
+
+void ike_sa_mark_dirty(ike_engine_t *e, ike_sa_t *sa)
+{
+  /* Half-open SAs are never stored: IKE_AUTH marks the SA when it is
+   * established (ike_sa_set_state runs after the state changed). */
+  if (sa->dirty_idx != 0 || !e->ckpt_on || e->freeing || !ike_sa_storable(sa)) {
+    return;
+  }
+  if (e->n_dirty == e->dirty_cap) {
+    size_t ncap = e->dirty_cap ? e->dirty_cap * 2 : 256;
+    ike_sa_t **nd = realloc(e->dirty, ncap * sizeof *nd);
+    if (nd == NULL) {
+      IKE_STAT(e, fail_internal); /* this change is not checkpointed */
+      return;
+    }
+    e->dirty = nd;
+    e->dirty_cap = ncap;
+  }
+  e->dirty[e->n_dirty++] = sa;
+  sa->dirty_idx = (uint32_t)e->n_dirty;
+}
+
+/* A stored SA is gone: its record is deleted at the next commit. */
+static void gone_push(ike_engine_t *e, uint64_t spi)
+{
+  if (e->n_gone == e->gone_cap) {
+    size_t ncap = e->gone_cap ? e->gone_cap * 2 : 64;
+    uint64_t *ng = realloc(e->gone, ncap * sizeof *ng);
+    if (ng == NULL) {
+      IKE_STAT(e, fail_internal); /* a stale record survives until restore */
+      return;
+    }
+    e->gone = ng;
+    e->gone_cap = ncap;
+  }
+  e->gone[e->n_gone++] = spi;
+}
+
 void ike_sa_rehash(ike_engine_t *e, ike_sa_t *sa, uint64_t new_spi_r)
 {
   tab_remove(e, sa);
+  if (sa->stored && !e->freeing) {
+    gone_push(e, sa->spi_r); /* the record is keyed by the old SPI */
+    sa->stored = false;
+  }
   sa->spi_r = new_spi_r;
   tab_insert(e, sa); /* cannot fail: we just freed a place */
+  ike_sa_mark_dirty(e, sa);
 }
 
 static bool state_ok(ike_sa_state_t from, ike_sa_state_t to)
@@ -218,6 +291,7 @@ int ike_sa_set_state(ike_engine_t *e, ike_sa_t *sa, ike_sa_state_t st)
     IKE_STAT(e, ike_sa_established);
   }
   sa->state = st;
+  ike_sa_mark_dirty(e, sa);
   return 0;
 }
 
@@ -248,6 +322,12 @@ void ike_sa_destroy(ike_engine_t *e, ike_sa_t *sa)
   }
   tab_remove(e, sa);
   ike_timer_remove(e, sa);
+  if (sa->dirty_idx != 0) {
+    dirty_remove(e, sa);
+  }
+  if (sa->stored && !e->freeing) {
+    gone_push(e, sa->spi_r);
+  }
   ike_dh_free(sa->dh);
   if (sa->ho != NULL) {
     ike_wipe(sa->ho, sizeof *sa->ho);

@@ -102,6 +102,8 @@ typedef struct ike_sa {
   ike_child_t child[IKE_MAX_CHILD];
   uint32_t heap_idx;               /* 1-based place in the timer heap, 0 = none */
   uint64_t sched_ms;               /* deadline the heap holds for it */
+  uint32_t dirty_idx;              /* 1-based place in e->dirty, 0 = clean */
+  bool stored;                     /* a checkpoint record of it exists (or is being written) */
   ike_halfopen_t *ho;
   ike_dh_t *dh;
 } ike_sa_t;
@@ -123,6 +125,16 @@ struct ike_engine {
   struct ike_rx *rx;               /* scratch for the message being handled */
   const ike_cert_store_t *certs[IKE_CFG_MAX_TEMPLATES]; /* per template, borrowed */
   uint64_t now_ms;
+  /* Checkpointing (ike_ckpt.c): SAs changed since the last commit, and our
+   * SPIs of stored SAs destroyed since then. */
+  ike_sa_t **dirty;
+  size_t n_dirty, dirty_cap;
+  uint64_t *gone;
+  size_t n_gone, gone_cap;
+  bool ckpt_on;                    /* ike_engine_set_checkpointing */
+  bool freeing;                    /* ike_engine_free: no checkpoint bookkeeping */
+  uint8_t *ckpt_buf;               /* scratch for one encoded record */
+  size_t ckpt_cap;
 };
 
 /* --- SA table (ike_sa.c) --- */
@@ -135,6 +147,17 @@ ike_sa_t *ike_sa_find_init(const ike_engine_t *e, uint64_t spi_i,
 void ike_sa_destroy(ike_engine_t *e, ike_sa_t *sa);
 /* Move an SA to a new state (logs old -> new, rejects illegal moves). */
 int ike_sa_set_state(ike_engine_t *e, ike_sa_t *sa, ike_sa_state_t st);
+/* Insert a restored SA (ike_ckpt.c) into the table; -IKE_E_BAD_SYNTAX if its
+ * SPI is taken, -IKE_E_NOMEM. */
+int ike_sa_insert(ike_engine_t *e, ike_sa_t *sa);
+/* The SA changed: its record is written at the next checkpoint commit
+ * (ike_engine_foreach_dirty). Call wherever a field of the record changes;
+ * idempotent and O(1). */
+void ike_sa_mark_dirty(ike_engine_t *e, ike_sa_t *sa);
+/* Take sa off the dirty list (its record is current). */
+void ike_sa_mark_clean(ike_engine_t *e, ike_sa_t *sa);
+/* States whose SAs are checkpointed: established, rekeyed, deleting. */
+bool ike_sa_storable(const ike_sa_t *sa);
 /* Re-key the table slot of an SA whose spi_r changed (IKE rekey). */
 void ike_sa_rehash(ike_engine_t *e, ike_sa_t *sa, uint64_t new_spi_r);
 uint32_t ike_sa_new_child_spi(ike_engine_t *e);
@@ -168,6 +191,10 @@ void ike_pool_release(ike_engine_t *e, const ike_cfg_template_t *t, uint32_t add
 int ike_pool_alloc6(ike_engine_t *e, const ike_cfg_template_t *t, uint8_t out[16]);
 void ike_pool_release6(ike_engine_t *e, const ike_cfg_template_t *t, const uint8_t addr[16]);
 void ike_pool_free_all(ike_engine_t *e);
+/* Mark an address of the template's pool used (a restored SA holds it).
+ * Returns 0, or -1 if it is not one of this worker's pool addresses. */
+int ike_pool_claim(ike_engine_t *e, const ike_cfg_template_t *t, uint32_t addr);
+int ike_pool_claim6(ike_engine_t *e, const ike_cfg_template_t *t, const uint8_t addr[16]);
 bool ike_addr_equal(const struct sockaddr_storage *a,
                     const struct sockaddr_storage *b);
 void ike_msg_request_done(ike_sa_t *sa);

@@ -85,6 +85,7 @@ void ike_timer_remove(ike_engine_t *e, ike_sa_t *sa)
 void ike_timer_schedule(ike_engine_t *e, ike_sa_t *sa)
 {
   uint64_t d = deadline(sa);
+  ike_sa_mark_dirty(e, sa); /* deadlines are part of the checkpoint record */
   if (d == 0) {
     ike_timer_remove(e, sa);
     return;

@@ -58,8 +58,8 @@ static void hello_ipsec(ike_ipc_t *ep, void *arg)
   env.hello = &h;
   ike_ipc_send_pb(ep, NULL, 0, &env.base, NULL, 0);
   if (!sm->ipsec_synced) {
-    /* A (re)started sessmgr owns only what it replays now: without a
-     * checkpoint that is nothing, and ipsecmgr drops our stale CHILD SAs. */
+    /* A (re)started sessmgr owns only what it replays now: the SAs restored
+     * from its checkpoint; ipsecmgr drops any other CHILD SA of our slot. */
     sm->ipsec_synced = true;
     sessmgr_replay_all(sm);
   }
@@ -153,6 +153,9 @@ int main(int argc, char **argv)
     }
     ike_ipc_set_recv(sm.ctl, sessmgr_on_ctl, &sm);
   }
+  /* Restore this slot's IKE SAs before anything can reach the engine; their
+   * CHILD SAs go to ipsecmgr on the first connect (hello_ipsec: replay). */
+  sessmgr_ckpt_start(&sm);
   uv_timer_init(sm.loop, &sm.timer);
   sm.timer.data = &sm;
   sessmgr_rearm(&sm);
@@ -163,7 +166,10 @@ int main(int argc, char **argv)
   uv_signal_start(&sm.sigint, on_signal, SIGINT);
   IKE_LOG_INFO("slot %u of %u running", sm.slot, sm.workers);
   uv_run(sm.loop, UV_RUN_DEFAULT);
+  /* The checkpoint keeps the SAs: freeing the engine deletes no record and
+   * nothing it queues is sent (ipsecmgr keeps the CHILD SAs for our restart). */
   ike_engine_free(sm.engine);
+  sessmgr_ckpt_stop(&sm);
   ike_cert_free_config(certs);
   ike_crypto_cleanup();
   return 0;

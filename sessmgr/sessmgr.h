@@ -7,9 +7,26 @@
 
 #include <uv.h>
 
+#include "ike_ckpt.h"
 #include "ike_config.h"
 #include "ike_engine.h"
 #include "ike_ipc.h"
+
+/* One message held back until the checkpoint of its loop iteration is
+ * committed (commit.c): header and packet bytes in the queue's buffer. */
+typedef struct sessmgr_out {
+  ike_ipc_t *ep;
+  size_t off, hdr_len, pkt_len;
+  bool has_pkt;
+} sessmgr_out_t;
+
+typedef struct sessmgr_outq {
+  uint8_t *buf;
+  size_t len, cap;
+  sessmgr_out_t *items;
+  size_t n, items_cap;
+  bool secret;           /* holds CHILD SA keys: wiped after the flush */
+} sessmgr_outq_t;
 
 typedef struct sessmgr {
   uv_loop_t *loop;
@@ -23,6 +40,10 @@ typedef struct sessmgr {
   uint64_t req_id;
   uint64_t start_ms;
   bool ipsec_synced;   /* the first replay after our start is done */
+  ike_ckpt_store_t *store; /* this slot's checkpoint store, NULL = none */
+  int64_t wall_off;    /* unix ms - uv_now(loop) (checkpoint times) */
+  uv_prepare_t commit; /* end of each loop iteration: commit, then send */
+  sessmgr_outq_t outq;
 } sessmgr_t;
 
 /* Engine callbacks (dispatch.c). */
@@ -36,5 +57,19 @@ void sessmgr_on_ctl(ike_ipc_t *ep, const ike_ipc_msg_t *msg, void *arg);
 void sessmgr_replay_all(sessmgr_t *sm);
 /* Re-arm the engine timer after anything that may have added a timer. */
 void sessmgr_rearm(sessmgr_t *sm);
+
+/* --- Checkpoints and the output queue (commit.c) --- */
+/* Open the slot's store and restore its IKE SAs into the engine (before the
+ * loop runs); then start the per-iteration commit. Without a usable store the
+ * sessmgr runs without checkpoints (logged). */
+void sessmgr_ckpt_start(sessmgr_t *sm);
+/* Queue msg (+ pkt) for ep; sent after this iteration's commit. secret: the
+ * message carries keys (the queue is wiped after sending). */
+void sessmgr_queue_pb(sessmgr_t *sm, ike_ipc_t *ep, const ProtobufCMessage *msg,
+                      const void *pkt, size_t pkt_len, bool secret);
+/* Write every changed SA record in one transaction, then send the queue. */
+void sessmgr_commit_and_flush(sessmgr_t *sm);
+/* Close the store (the records stay for the next start) and drop the queue. */
+void sessmgr_ckpt_stop(sessmgr_t *sm);
 
 #endif /* SESSMGR_H */

@@ -122,6 +122,7 @@ void ike_task_delete_child_i(ike_engine_t *e, ike_sa_t *sa, ike_child_t *c)
 {
   uint32_t spi = c->spi_in;
   child_remove(e, c);
+  ike_sa_mark_dirty(e, sa);
   if (sa->req != NULL) {
     return;
   }
