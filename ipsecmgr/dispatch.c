@@ -57,6 +57,9 @@ typedef struct ipm_meta {
   uint64_t lease_end;      /* out: durable lease end; in: floor last persisted */
   uint64_t pend;           /* out: end being committed */
   uint64_t renewed_s;      /* time of the last committed renewal */
+  uint8_t pol;             /* the CHILD SA's policies are installed (set on both SAs) */
+  uint8_t has_pfx;         /* lts/rtsp below are usable prefixes */
+  ipm_be_prefix_t lts, rtsp; /* first local / remote selector as prefixes (policies) */
   ipm_range_t rts[IPM_MAX_TS];
 } ipm_meta_t;
 
@@ -68,6 +71,8 @@ typedef struct ipm_omap_ent {
 struct ipm {
   ipm_ops_t ops;
   void *ctx;
+  const ipm_backend_ops_t *be;
+  void *be_ctx;
   uint32_t max;
   esp_table_t *tab;
   ipm_meta_t *meta;
@@ -242,11 +247,46 @@ static void ipm_stage_del(ipm_t *m, uint8_t dir, uint32_t spi, uint32_t cin)
   r->cin = cin;
 }
 
+/* The other SA of sa's CHILD SA, NULL if none. */
+static esp_sa_t *ipm_pair(ipm_t *m, const esp_sa_t *sa)
+{
+  const ipm_meta_t *mt = &m->meta[sa->id];
+  if (mt->dir == DIR_OUT_PB) {
+    return esp_table_find_in(m->tab, mt->child_in_spi);
+  }
+  uint32_t i = omap_find(m, mt->child_in_spi);
+  return i == UINT32_MAX ? NULL : esp_table_get(m->tab, m->omap[i].idx1 - 1u);
+}
+
+/* The policies of sa's CHILD SA as the backend takes them (outer path from sa,
+ * seen from our side: local = the gateway). */
+static void ipm_child(const ipm_t *m, const esp_sa_t *sa, ipm_be_child_t *c)
+{
+  const ipm_meta_t *mt = &m->meta[sa->id];
+  memset(c, 0, sizeof(*c));
+  c->reqid = mt->child_in_spi;
+  c->local_ts = mt->lts;
+  c->remote_ts = mt->rtsp;
+  c->local = sa->local.ss;
+  c->peer = sa->peer.ss;
+}
+
 /* Remove an SA; drop_rec: its persisted record goes too (not when a resync
- * replaces the SA under the same id: the new one continues its lease). */
+ * replaces the SA under the same id: the new one continues its lease). The
+ * CHILD SA's policies go with its last SA. */
 static void ipm_del_sa(ipm_t *m, esp_sa_t *sa, bool drop_rec)
 {
   ipm_meta_t *mt = &m->meta[sa->id];
+  char err[256] = "";
+  if (mt->pol && ipm_pair(m, sa) == NULL) {
+    ipm_be_child_t c;
+    ipm_child(m, sa, &c);
+    if (m->be->del_policy(m->be_ctx, &c, err, sizeof(err)) == 0) {
+      m->c.policy_del++;
+    } else {
+      IKE_LOG_WARN("CHILD SA %08x: removing its policies: %s", mt->child_in_spi, err);
+    }
+  }
   if (m->store != NULL && drop_rec && (mt->dir == DIR_OUT_PB || mt->lease_end != 0 || mt->dirty)) {
     ipm_stage_del(m, mt->dir, mt->spi, mt->child_in_spi);
   }
@@ -257,7 +297,9 @@ static void ipm_del_sa(ipm_t *m, esp_sa_t *sa, bool drop_rec)
     m->slot_sas[mt->owner_slot]--;
   }
   memset(mt, 0, sizeof(*mt));
-  esp_table_del(m->tab, sa->id);
+  if (m->be->del_sa(m->be_ctx, m->tab, sa, err, sizeof(err)) != 0) {
+    IKE_LOG_WARN("%s", err);
+  }
 }
 
 static void ipm_send_expire(ipm_t *m, const ipm_meta_t *mt, bool hard)
@@ -493,6 +535,8 @@ int ipm_new(const ipm_cfg_t *cfg, ipm_t **out)
   }
   m->ops = cfg->ops;
   m->ctx = cfg->ctx;
+  m->be = cfg->be != NULL ? cfg->be : &ipm_be_userspace;
+  m->be_ctx = cfg->be_ctx;
   m->max = max;
   uint32_t osz = 16;
   while (osz < 2u * max) {
@@ -667,6 +711,13 @@ static int ipm_add_prepare(ipm_t *m, const Ikegw__Ipsec__SaAdd *a, ipm_add_ctx_t
     p->life.hard_packets = a->lifetime->hard_packets;
   }
   ipm_meta_t *mt = &x->mt;
+  ipm_range_t lr;
+  if (a->n_local_ts > 0 && a->n_remote_ts > 0 && ipm_range_parse(a->local_ts[0], &lr) &&
+      ipm_range_parse(a->remote_ts[0], &mt->rts[0])) {
+    mt->has_pfx = ipm_be_range_prefix(lr.family, lr.start, lr.end, &mt->lts) &&
+                  ipm_be_range_prefix(mt->rts[0].family, mt->rts[0].start, mt->rts[0].end,
+                                      &mt->rtsp);
+  }
   for (size_t i = 0; i < a->n_remote_ts && mt->n_rts < IPM_MAX_TS; i++) {
     if (!ipm_range_parse(a->remote_ts[i], &mt->rts[mt->n_rts])) {
       snprintf(err, errlen, "SaAdd: bad remote traffic selector %zu", i);
@@ -770,13 +821,47 @@ static int ipm_lease_start(ipm_t *m, ipm_add_ctx_t *x, bool resync, bool replace
   return 0;
 }
 
-static int ipm_install(ipm_t *m, ipm_add_ctx_t *x, uint64_t start, char *err, size_t errlen)
+/* Once both SAs of a CHILD SA are in, its policies (in/out/fwd, one batch).
+ * On failure the backend has taken back any that went in; sa is removed again
+ * and the SaAdd fails. */
+static int ipm_install_policies(ipm_t *m, esp_sa_t *sa, char *err, size_t errlen)
+{
+  esp_sa_t *other = ipm_pair(m, sa);
+  if (other == NULL) {
+    return 0;
+  }
+  if (m->meta[other->id].pol) { /* a resync replaced one SA: the set is in */
+    m->meta[sa->id].pol = 1;
+    return 0;
+  }
+  const esp_sa_t *in = sa->dir == ESP_DIR_IN ? sa : other;
+  ipm_be_child_t c;
+  ipm_child(m, in, &c);
+  if (!m->meta[in->id].has_pfx && m->be != &ipm_be_userspace) {
+    snprintf(err, errlen, "CHILD SA %08x: traffic selectors are not address prefixes; the %s "
+             "datapath needs prefixes", c.reqid, m->be->name);
+    ipm_del_sa(m, sa, true);
+    return -EINVAL;
+  }
+  int r = m->be->add_policy(m->be_ctx, &c, err, errlen);
+  if (r != 0) {
+    m->c.policy_add_failed++;
+    ipm_del_sa(m, sa, true);
+    return r;
+  }
+  m->c.policy_add++;
+  m->meta[sa->id].pol = m->meta[other->id].pol = 1;
+  return 0;
+}
+
+static int ipm_install(ipm_t *m, ipm_add_ctx_t *x, uint64_t start, bool keep, char *err,
+                       size_t errlen)
 {
   esp_sa_t *sa = NULL;
-  int r = esp_table_add(m->tab, &x->p, &sa);
+  ipm_be_id_t bid = {x->mt.dir, x->mt.spi, x->mt.child_in_spi};
+  int r = m->be->add_sa(m->be_ctx, m->tab, &bid, &x->p, keep, &sa, err, errlen);
   if (r != 0) {
-    snprintf(err, errlen, "SaAdd %08x: %s", x->p.spi, esp_strerror(r));
-    return r == -ESP_E_FULL ? -ENOSPC : r == -ESP_E_EXISTS ? -EEXIST : -EINVAL;
+    return r;
   }
   m->meta[sa->id] = x->mt;
   m->slot_sas[x->mt.owner_slot]++;
@@ -794,7 +879,7 @@ static int ipm_install(ipm_t *m, ipm_add_ctx_t *x, uint64_t start, char *err, si
       mt->lease_end = start;
     }
   }
-  return 0;
+  return ipm_install_policies(m, sa, err, errlen);
 }
 
 /* SaAdd: a new SA, an idempotent repeat / resync of an installed one (state
@@ -855,7 +940,7 @@ static int ipm_sa_add(ipm_t *m, const Ikegw__Ipsec__SaAdd *a, char *err, size_t 
     ipm_del_sa(m, old, old->spi != x.p.spi);
     m->c.sa_replaced++;
   }
-  return ipm_install(m, &x, start, err, errlen);
+  return ipm_install(m, &x, start, a->resync, err, errlen);
 }
 
 /* ---------------------------------------------------------------- SaUpdate / SaDel */
@@ -872,6 +957,7 @@ static int ipm_sa_update(ipm_t *m, const Ikegw__Ipsec__SaUpdate *u, char *err, s
     return -EINVAL;
   }
   size_t unknown = 0;
+  int rc = 0;
   for (size_t i = 0; i < u->n_ids; i++) {
     const Ikegw__Ipsec__SaId *id = u->ids[i];
     esp_sa_t *sa = id ? ipm_find(m, id->direction, id->spi, id->child_in_spi) : NULL;
@@ -879,13 +965,24 @@ static int ipm_sa_update(ipm_t *m, const Ikegw__Ipsec__SaUpdate *u, char *err, s
       unknown++;
       continue;
     }
-    esp_sa_update_addr(sa, (const struct sockaddr *)&l, (const struct sockaddr *)&p,
-                       u->udp_encap);
+    ipm_be_child_t c; /* the CHILD SA's policies before the move */
+    ipm_child(m, sa, &c);
+    int r = m->be->update_sa(m->be_ctx, sa, m->meta[sa->id].pol ? &c : NULL,
+                             (const struct sockaddr *)&l, (const struct sockaddr *)&p,
+                             u->udp_encap, err, errlen);
+    if (r != 0 && rc == 0) {
+      rc = r;
+      m->c.sa_update_failed++;
+      IKE_LOG_WARN("%s", err);
+    }
     if (u->new_ike_spi != 0) {
       m->meta[sa->id].ike_spi = u->new_ike_spi;
     }
   }
   m->c.sa_update_unknown += unknown;
+  if (rc != 0) {
+    return rc; /* err holds the datapath's reason */
+  }
   if (unknown > 0) {
     snprintf(err, errlen, "SaUpdate: %zu of %zu SAs unknown", unknown, u->n_ids);
     return -ENOENT;
@@ -912,6 +1009,13 @@ static void ipm_sa_del(ipm_t *m, const Ikegw__Ipsec__SaDel *d, char *err, size_t
   }
 }
 
+/* Does ipsecmgr hold the CHILD SA with this inbound SPI (= reqid)? */
+static bool ipm_claimed(void *arg, uint32_t reqid)
+{
+  ipm_t *m = arg;
+  return esp_table_find_in(m->tab, reqid) != NULL || omap_find(m, reqid) != UINT32_MAX;
+}
+
 /* ReplayDone: remove the slot's SAs not named since its Hello. */
 static uint32_t ipm_replay_done(ipm_t *m, uint16_t slot)
 {
@@ -927,6 +1031,20 @@ static uint32_t ipm_replay_done(ipm_t *m, uint16_t slot)
     }
   }
   m->c.sa_stale_removed += n;
+  /* The datapath's own leftovers of this slot nobody claims (XFRM states and
+   * policies of a previous incarnation, backend.h). */
+  if (m->be->reconcile != NULL) {
+    char err[256] = "";
+    unsigned removed = 0;
+    if (m->be->reconcile(m->be_ctx, slot, ipm_claimed, m, &removed, err, sizeof(err)) != 0) {
+      IKE_LOG_WARN("reconcile of slot %u: %s", slot, err);
+    }
+    if (removed > 0) {
+      IKE_LOG_INFO("reconcile of slot %u: %u unclaimed %s states/policies removed", slot,
+                   removed, m->be->name);
+    }
+    m->c.reconcile_removed += removed;
+  }
   /* Records of a previous incarnation that the slot did not replay: gone. */
   for (size_t i = 0; i < m->n_rec; i++) {
     if (!m->rec[i].del && m->rec[i].owner == slot) {
@@ -960,10 +1078,14 @@ static void ipm_fill_counters(ipm_t *m, const Ikegw__Ipsec__SaId *qid, esp_sa_t 
   cid->spi = mt->spi;
   cid->child_in_spi = mt->child_in_spi;
   c->found = true;
-  c->packets = sa->st.packets;
-  c->bytes = sa->st.bytes;
+  ipm_be_stats_t bs;
+  if (m->be->query(m->be_ctx, sa, &bs) != 0) {
+    memset(&bs, 0, sizeof(bs));
+  }
+  c->packets = bs.packets;
+  c->bytes = bs.bytes;
   c->last_used = mt->last_used;
-  c->seq = sa->dir == ESP_DIR_OUT ? sa->seq : sa->replay.top;
+  c->seq = bs.seq;
   for (int e = 1; e < ESP_E_COUNT; e++) {
     if (sa->st.err[e] != 0) {
       ikegw__types__counter__init(&errs[c->n_errors]);

@@ -36,6 +36,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "backend.h"
 #include "esp_sa.h"
 
 #define IPM_MAX_TS 4u             /* remote traffic selectors kept per SA */
@@ -66,6 +67,10 @@ typedef struct ipm_cfg {
    * STATE_DIR/ipsecmgr-seq.mdb. NULL = none: outbound SAs start at 1 and a
    * restart would reuse sequence numbers (unit tests of other things only). */
   const char *seq_store;
+  /* Datapath backend (backend.h); NULL = ipm_be_userspace. be_ctx is its ctx
+   * (the xfrm_t for ipm_be_xfrm). */
+  const ipm_backend_ops_t *be;
+  void *be_ctx;
   ipm_ops_t ops;
   void *ctx;
 } ipm_cfg_t;
@@ -116,7 +121,12 @@ typedef struct ipm_cfg {
   X(seq_lease_fail, "failed commits (packets past the durable lease are dropped)")    \
   X(seq_lease_resumed, "outbound SAs resumed after their persisted lease end")        \
   X(seq_lease_refused, "outbound resyncs refused: no persisted lease (state lost)")   \
-  X(seq_floor_restored, "inbound SAs whose replay window restarted at a persisted floor")
+  X(seq_floor_restored, "inbound SAs whose replay window restarted at a persisted floor") \
+  X(policy_add, "CHILD SA policy sets installed (in/out/fwd)")                        \
+  X(policy_add_failed, "CHILD SA policy sets refused by the datapath (SA removed again)") \
+  X(policy_del, "CHILD SA policy sets removed")                                       \
+  X(sa_update_failed, "SaUpdate requests the datapath refused")                       \
+  X(reconcile_removed, "datapath states/policies of ours no sessmgr claimed (removed at ReplayDone)")
 
 typedef struct ipm_counters {
 #define X(n, d) uint64_t n;

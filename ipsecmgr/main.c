@@ -1,7 +1,11 @@
 /*
- * main.c - the ipsecmgr process: the userspace ESP datapath of the gateway
- * (DESIGN.md "Processes", ipsecmgr). Sockets and the loop only; the logic is
- * dispatch.c (ipsecmgr.h).
+ * main.c - the ipsecmgr process: the ESP datapath of the gateway (DESIGN.md
+ * "Processes", ipsecmgr). Sockets and the loop only; the logic is dispatch.c
+ * (ipsecmgr.h), the datapath a backend (backend.h) chosen by the config's
+ * `datapath`: userspace (default; everything below) or xfrm (the kernel does
+ * ESP: no TUN, no ESP sockets, ESP from demux ignored; SA and policy requests
+ * go to NETLINK_XFRM, and a kernel that refuses a state fails the SaAdd with
+ * the reason).
  *
  *   ipsecmgr -c CONFIG [--sessmgr-endpoint EP] [--demux-endpoint EP]
  *            [--ctl-endpoint EP] [--tun NAME] [--mtu N] [--max-sas N]
@@ -54,6 +58,7 @@
 #include "natt_steer.h"
 #include "tun.h"
 #include "tun_gro.h"
+#include "xfrm.h"
 
 #define TUN_BATCH 64u         /* packets per read batch */
 #define TUN_WAKE_CAP 256u     /* packets per wake-up before yielding */
@@ -93,6 +98,7 @@ typedef struct app {
   uv_timer_t tick;
   uv_signal_t sig[2];
   bool stopping;
+  xfrm_t *xfrm;              /* datapath xfrm: the kernel does ESP, no TUN/sockets */
 } app_t;
 
 static tun_gro_t g_gro;
@@ -263,6 +269,9 @@ static void on_demux(ike_ipc_t *ep, const ike_ipc_msg_t *msg, void *arg)
 {
   app_t *a = arg;
   (void)ep;
+  if (a->xfrm != NULL) {
+    return; /* XFRM datapath: ESP is the kernel's, never decrypted here */
+  }
   ipm_on_demux(a->m, msg->hdr, msg->hdr_len, msg->pkt, msg->pkt_len);
 }
 
@@ -759,9 +768,18 @@ int main(int argc, char **argv)
     return 2;
   }
   ike_log_set_level(cfg.log_level);
-  if (cfg.datapath != IKE_CFG_DP_USERSPACE) {
-    IKE_LOG_WARN("datapath %s is not wired into the ipsecmgr process yet: running the "
-                 "userspace datapath", ike_cfg_datapath_name(cfg.datapath));
+  const ipm_backend_ops_t *be = ipm_backend_for(cfg.datapath);
+  if (be == NULL) {
+    fprintf(stderr, "ipsecmgr: datapath %u unknown\n", cfg.datapath);
+    return 2;
+  }
+  bool xfrm = be == &ipm_be_xfrm;
+  if (xfrm) {
+    int xr = xfrm_open(&a->xfrm);
+    if (xr != 0) {
+      fprintf(stderr, "ipsecmgr: datapath xfrm: cannot open NETLINK_XFRM: %s\n", strerror(-xr));
+      return 1;
+    }
   }
   char seq_path[IKE_CFG_PATH_MAX + 32];
   const char *sdir = o.state_dir != NULL ? o.state_dir : cfg.state_dir;
@@ -770,8 +788,12 @@ int main(int argc, char **argv)
     return 1;
   }
   snprintf(seq_path, sizeof(seq_path), "%s/ipsecmgr-seq.mdb", sdir);
+  /* XFRM: the kernel keeps states (and their sequence numbers) across our
+   * restarts, so no leases; the userspace datapath needs them. */
   ipm_cfg_t mc = {.max_sas = o.max_sas,
-                  .seq_store = seq_path,
+                  .seq_store = xfrm ? NULL : seq_path,
+                  .be = be,
+                  .be_ctx = a->xfrm,
                   .ops = {.send = op_send, .tun_write = op_tun_write,
                           .raw_send = op_raw_send, .udp_send = op_udp_send,
                           .now_s = op_now},
@@ -784,13 +806,19 @@ int main(int argc, char **argv)
   }
   a->loop = uv_default_loop();
   a->zctx = zmq_ctx_new();
-  if (a->zctx == NULL || setup_tun(a, &cfg, o.tun, o.mtu) != 0 ||
+  if (a->zctx == NULL || (!xfrm && setup_tun(a, &cfg, o.tun, o.mtu) != 0) ||
       setup_ipc(a, o.sess_ep, o.demux_ep, o.ctl_ep) != 0) {
     rc = 1;
     goto done;
   }
-  setup_raw(a);
-  setup_natt(a, &cfg);
+  if (!xfrm) {
+    setup_raw(a);
+    setup_natt(a, &cfg);
+  } else {
+    uv_check_init(a->loop, &a->flush); /* lease commits: none with xfrm, kept uniform */
+    a->flush.data = a;
+    uv_check_start(&a->flush, on_flush);
+  }
   uv_timer_init(a->loop, &a->tick);
   a->tick.data = a;
   uv_timer_start(&a->tick, on_tick, 1000, 1000);
@@ -799,8 +827,12 @@ int main(int argc, char **argv)
     a->sig[i].data = a;
     uv_signal_start(&a->sig[i], on_signal, i == 0 ? SIGTERM : SIGINT);
   }
-  IKE_LOG_INFO("userspace datapath on %s (mtu %u), sessmgrs at %s, demux at %s", a->tun_name,
-               o.mtu, o.sess_ep, o.demux_ep);
+  if (xfrm) {
+    IKE_LOG_INFO("xfrm datapath (kernel ESP over netlink), sessmgrs at %s", o.sess_ep);
+  } else {
+    IKE_LOG_INFO("userspace datapath on %s (mtu %u), sessmgrs at %s, demux at %s", a->tun_name,
+                 o.mtu, o.sess_ep, o.demux_ep);
+  }
   uv_run(a->loop, UV_RUN_DEFAULT);
   IKE_LOG_INFO("stopped");
 done:
@@ -831,5 +863,6 @@ done:
     zmq_ctx_term(a->zctx);
   }
   ipm_free(a->m);
+  xfrm_close(a->xfrm);
   return rc;
 }

@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdbool.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #ifndef NETLINK_EXT_ACK
@@ -131,9 +133,10 @@ static void nlm_ext_msg(const struct nlmsghdr *h, const struct nlmsgerr *e, char
   }
 }
 
+static uint32_t nlm_seq;
+
 int nlm_talk(int fd, nlm_msg_t *m, char *errtxt, size_t errcap)
 {
-  static uint32_t seq;
   if (errtxt != NULL && errcap > 0) {
     errtxt[0] = '\0';
   }
@@ -144,7 +147,7 @@ int nlm_talk(int fd, nlm_msg_t *m, char *errtxt, size_t errcap)
     return m->err;
   }
   struct nlmsghdr *req = nlm_hdr(m);
-  req->nlmsg_seq = ++seq;
+  req->nlmsg_seq = ++nlm_seq;
   struct sockaddr_nl to = {.nl_family = AF_NETLINK};
   if (sendto(fd, req, req->nlmsg_len, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
     int e = errno;
@@ -183,6 +186,136 @@ int nlm_talk(int fd, nlm_msg_t *m, char *errtxt, size_t errcap)
         }
       }
       return e->error;
+    }
+  }
+}
+
+/* Wait for the ACKs of requests with sequence numbers first..first+n-1. */
+static int nlm_acks(int fd, uint32_t first, size_t n, int *errs, char *errtxt, size_t errcap,
+                    int *first_err)
+{
+  _Alignas(8) uint8_t rb[16384];
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = recv(fd, rb, sizeof(rb), 0);
+    if (r < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return -errno;
+    }
+    unsigned int left = (unsigned int)r;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)rb; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+      uint32_t i = h->nlmsg_seq - first;
+      if (h->nlmsg_type != NLMSG_ERROR || i >= n ||
+          h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
+        continue;
+      }
+      const struct nlmsgerr *e = NLMSG_DATA(h);
+      if (errs != NULL) {
+        errs[i] = e->error;
+      }
+      if (e->error != 0 && *first_err == 0) {
+        *first_err = e->error;
+        if (errtxt != NULL) {
+          nlm_ext_msg(h, e, errtxt, errcap);
+          if (errtxt[0] == '\0') {
+            snprintf(errtxt, errcap, "%s", strerror(-e->error));
+          }
+        }
+      }
+      got++;
+    }
+  }
+  return 0;
+}
+
+int nlm_talk_batch(int fd, nlm_msg_t *const *m, size_t n, int *errs, char *errtxt,
+                   size_t errcap)
+{
+  int first_err = 0;
+  if (errtxt != NULL && errcap > 0) {
+    errtxt[0] = '\0';
+  }
+  size_t i = 0;
+  while (i < n) {
+    struct iovec iov[64];
+    size_t k = 0, bytes = 0;
+    uint32_t first = nlm_seq + 1u;
+    /* Whole requests only, up to NLM_BATCH_BYTES (at least one per call). */
+    while (i + k < n && k < 64) {
+      struct nlmsghdr *h = nlm_hdr(m[i + k]);
+      if (m[i + k]->err != 0) {
+        return m[i + k]->err;
+      }
+      if (k > 0 && bytes + h->nlmsg_len > NLM_BATCH_BYTES) {
+        break;
+      }
+      h->nlmsg_seq = ++nlm_seq;
+      iov[k].iov_base = h;
+      iov[k].iov_len = NLMSG_ALIGN(h->nlmsg_len);
+      bytes += iov[k].iov_len;
+      k++;
+    }
+    struct sockaddr_nl to = {.nl_family = AF_NETLINK};
+    struct msghdr mh = {.msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = iov,
+                        .msg_iovlen = k};
+    if (sendmsg(fd, &mh, 0) < 0) {
+      int e = errno;
+      if (errtxt != NULL) {
+        snprintf(errtxt, errcap, "netlink send: %s", strerror(e));
+      }
+      return -e;
+    }
+    int r = nlm_acks(fd, first, k, errs != NULL ? errs + i : NULL, errtxt, errcap, &first_err);
+    if (r != 0) {
+      if (errtxt != NULL) {
+        snprintf(errtxt, errcap, "netlink recv: %s", strerror(-r));
+      }
+      return r;
+    }
+    i += k;
+  }
+  return first_err;
+}
+
+int nlm_dump(int fd, nlm_msg_t *req, int (*cb)(const struct nlmsghdr *h, void *arg), void *arg)
+{
+  if (req->err != 0) {
+    return req->err;
+  }
+  struct nlmsghdr *h0 = nlm_hdr(req);
+  h0->nlmsg_flags = (uint16_t)((h0->nlmsg_flags & ~NLM_F_ACK) | NLM_F_DUMP);
+  h0->nlmsg_seq = ++nlm_seq;
+  struct sockaddr_nl to = {.nl_family = AF_NETLINK};
+  if (sendto(fd, h0, h0->nlmsg_len, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
+    return -errno;
+  }
+  _Alignas(8) static uint8_t rb[65536];
+  bool stop = false;
+  for (;;) {
+    ssize_t r = recv(fd, rb, sizeof(rb), 0);
+    if (r < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return -errno;
+    }
+    unsigned int left = (unsigned int)r;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)rb; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+      if (h->nlmsg_seq != h0->nlmsg_seq) {
+        continue;
+      }
+      if (h->nlmsg_type == NLMSG_DONE) {
+        return 0;
+      }
+      if (h->nlmsg_type == NLMSG_ERROR) {
+        const struct nlmsgerr *e = NLMSG_DATA(h);
+        return h->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) ? e->error : -EBADMSG;
+      }
+      if (!stop && cb(h, arg) != 0) {
+        stop = true;
+      }
     }
   }
 }

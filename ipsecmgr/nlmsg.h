@@ -46,4 +46,19 @@ int nlm_open(int proto);
  * extended-ACK message if there was one, else strerror of the error ("" on 0). */
 int nlm_talk(int fd, nlm_msg_t *m, char *errtxt, size_t errcap);
 
+/* Send n built requests in as few sendmsg calls as fit (one iovec per request,
+ * at most NLM_BATCH_BYTES per call, so a batch is split safely between whole
+ * requests) and collect one ACK per request: errs[i] = 0 or the kernel's
+ * -errno for request i (errs may be NULL). Returns 0 when all succeeded, else
+ * the first error, with its text in errtxt as nlm_talk does. */
+#define NLM_BATCH_BYTES 32768u
+int nlm_talk_batch(int fd, nlm_msg_t *const *m, size_t n, int *errs, char *errtxt,
+                   size_t errcap);
+
+/* A dump: send req with NLM_F_DUMP (its ACK flag cleared) and call cb for each
+ * answer message until NLMSG_DONE. cb returning non-zero stops early (the rest
+ * of the dump is drained). Returns 0 or -errno. */
+int nlm_dump(int fd, nlm_msg_t *req, int (*cb)(const struct nlmsghdr *h, void *arg),
+             void *arg);
+
 #endif /* NLMSG_H */

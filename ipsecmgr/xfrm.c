@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "ike_wire.h"
@@ -401,4 +402,276 @@ int xfrm_migrate(xfrm_t *x, const xfrm_pol_t *p, uint8_t new_family, const uint8
   snprintf(what, sizeof(what), "xfrm migrate %s reqid %u", xfrm_dir_name(p->dir), p->reqid);
   return xfrm_do(x, &m, xfrm_build_migrate(&m, p, new_family, new_src, new_dst, encap_sport,
                                            encap_dport), what);
+}
+
+/* --- batched policies, dumps --- */
+
+#define XFRM_BATCH_MAX 8u
+
+/* Build one request per policy with build(i) and send them as one batch. */
+static int xfrm_pol_batch(xfrm_t *x, const xfrm_pol_t *p, size_t n, bool add, int *errs,
+                          const char *what)
+{
+  static nlm_msg_t msgs[XFRM_BATCH_MAX];
+  nlm_msg_t *mp[XFRM_BATCH_MAX];
+  char why[160] = "";
+  x->err[0] = '\0';
+  if (n > XFRM_BATCH_MAX) {
+    snprintf(x->err, sizeof(x->err), "%s: more than %u policies in one batch", what,
+             XFRM_BATCH_MAX);
+    return -E2BIG;
+  }
+  for (size_t i = 0; i < n; i++) {
+    int rc = xfrm_build_policy(&msgs[i], add, &p[i]);
+    if (rc != 0) {
+      snprintf(x->err, sizeof(x->err), "%s %s: invalid parameters (%s)", what,
+               xfrm_dir_name(p[i].dir), strerror(-rc));
+      return rc;
+    }
+    mp[i] = &msgs[i];
+  }
+  int rc = nlm_talk_batch(x->fd, mp, n, errs, why, sizeof(why));
+  if (rc != 0) {
+    snprintf(x->err, sizeof(x->err), "%s: %s (%s)", what, why, strerror(-rc));
+  }
+  return rc;
+}
+
+int xfrm_add_policies(xfrm_t *x, const xfrm_pol_t *p, size_t n)
+{
+  int errs[XFRM_BATCH_MAX] = {0};
+  int rc = xfrm_pol_batch(x, p, n, true, errs, "xfrm add_policies");
+  if (rc == 0 || n > XFRM_BATCH_MAX) {
+    return rc;
+  }
+  /* Take back the ones that went in (keep the first failure's text). */
+  char keep[sizeof(x->err)];
+  memcpy(keep, x->err, sizeof(keep));
+  xfrm_pol_t back[XFRM_BATCH_MAX];
+  size_t nb = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (errs[i] == 0) {
+      back[nb++] = p[i];
+    }
+  }
+  if (nb > 0) {
+    (void)xfrm_del_policies(x, back, nb);
+  }
+  memcpy(x->err, keep, sizeof(keep));
+  return rc;
+}
+
+int xfrm_del_policies(xfrm_t *x, const xfrm_pol_t *p, size_t n)
+{
+  int errs[XFRM_BATCH_MAX] = {0};
+  int rc = xfrm_pol_batch(x, p, n, false, errs, "xfrm del_policies");
+  if (rc == 0 || n > XFRM_BATCH_MAX) {
+    return rc;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (errs[i] != 0 && errs[i] != -ENOENT) {
+      return errs[i];
+    }
+  }
+  x->err[0] = '\0';
+  return 0;
+}
+
+int xfrm_migrate_policies(xfrm_t *x, const xfrm_pol_t *p, size_t n, uint8_t new_family,
+                          const uint8_t *new_local, const uint8_t *new_peer,
+                          uint16_t encap_local, uint16_t encap_peer)
+{
+  static nlm_msg_t msgs[XFRM_BATCH_MAX];
+  nlm_msg_t *mp[XFRM_BATCH_MAX];
+  char why[160] = "";
+  x->err[0] = '\0';
+  if (n > XFRM_BATCH_MAX) {
+    return -E2BIG;
+  }
+  for (size_t i = 0; i < n; i++) {
+    bool out = p[i].dir == XFRM_POLICY_OUT;
+    int rc = xfrm_build_migrate(&msgs[i], &p[i], new_family, out ? new_local : new_peer,
+                                out ? new_peer : new_local, out ? encap_local : encap_peer,
+                                out ? encap_peer : encap_local);
+    if (rc != 0) {
+      snprintf(x->err, sizeof(x->err), "xfrm migrate: invalid parameters (%s)", strerror(-rc));
+      return rc;
+    }
+    mp[i] = &msgs[i];
+  }
+  int rc = nlm_talk_batch(x->fd, mp, n, NULL, why, sizeof(why));
+  if (rc != 0) {
+    snprintf(x->err, sizeof(x->err), "xfrm migrate: %s (%s)%s", why, strerror(-rc),
+             rc == -ENOPROTOOPT ? " - kernel without CONFIG_XFRM_MIGRATE" : "");
+  }
+  return rc;
+}
+
+typedef struct {
+  bool policies;
+  int (*cb)(const xfrm_dump_ent_t *e, void *arg);
+  void *arg;
+} xfrm_dump_ctx_t;
+
+static void xfrm_dump_tmpl(const struct nlmsghdr *h, size_t body, xfrm_dump_ent_t *e)
+{
+  const struct rtattr *a = (const struct rtattr *)((const uint8_t *)NLMSG_DATA(h) + NLMSG_ALIGN(body));
+  int left = (int)h->nlmsg_len - (int)NLMSG_LENGTH(NLMSG_ALIGN(body));
+  for (; left > 0 && RTA_OK(a, left); a = RTA_NEXT(a, left)) {
+    if (a->rta_type == XFRMA_TMPL && RTA_PAYLOAD(a) >= sizeof(struct xfrm_user_tmpl)) {
+      const struct xfrm_user_tmpl *t = RTA_DATA(a);
+      size_t olen = xfrm_alen((uint8_t)t->family);
+      e->reqid = t->reqid;
+      e->pol.reqid = t->reqid;
+      e->pol.outer_family = (uint8_t)t->family;
+      if (olen != 0) {
+        memcpy(e->pol.outer_src, &t->saddr, olen);
+        memcpy(e->pol.outer_dst, &t->id.daddr, olen);
+      }
+      return;
+    }
+  }
+}
+
+static int xfrm_dump_one(const struct nlmsghdr *h, void *arg)
+{
+  xfrm_dump_ctx_t *c = arg;
+  xfrm_dump_ent_t e;
+  memset(&e, 0, sizeof(e));
+  if (c->policies && h->nlmsg_type == XFRM_MSG_NEWPOLICY &&
+      h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct xfrm_userpolicy_info))) {
+    const struct xfrm_userpolicy_info *u = NLMSG_DATA(h);
+    size_t alen = xfrm_alen((uint8_t)u->sel.family);
+    e.policy = true;
+    e.pol.dir = u->dir;
+    e.pol.family = (uint8_t)u->sel.family;
+    if (alen != 0) {
+      memcpy(e.pol.src, &u->sel.saddr, alen);
+      memcpy(e.pol.dst, &u->sel.daddr, alen);
+    }
+    e.pol.src_len = u->sel.prefixlen_s;
+    e.pol.dst_len = u->sel.prefixlen_d;
+    e.pol.proto = u->sel.proto;
+    e.pol.priority = u->priority;
+    xfrm_dump_tmpl(h, sizeof(*u), &e);
+    return c->cb(&e, c->arg);
+  }
+  if (!c->policies && h->nlmsg_type == XFRM_MSG_NEWSA &&
+      h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct xfrm_usersa_info))) {
+    const struct xfrm_usersa_info *u = NLMSG_DATA(h);
+    size_t alen = xfrm_alen((uint8_t)u->family);
+    e.sa.family = (uint8_t)u->family;
+    if (alen != 0) {
+      memcpy(e.sa.src, &u->saddr, alen);
+      memcpy(e.sa.dst, &u->id.daddr, alen);
+    }
+    e.sa.spi = ntohl(u->id.spi);
+    e.proto = u->id.proto;
+    e.reqid = u->reqid;
+    return c->cb(&e, c->arg);
+  }
+  return 0;
+}
+
+int xfrm_dump(xfrm_t *x, bool policies, int (*cb)(const xfrm_dump_ent_t *e, void *arg), void *arg)
+{
+  nlm_msg_t m;
+  xfrm_dump_ctx_t c = {policies, cb, arg};
+  x->err[0] = '\0';
+  nlm_init(&m, policies ? XFRM_MSG_GETPOLICY : XFRM_MSG_GETSA, 0);
+  /* The kernel's dump handlers accept an empty body. */
+  int rc = nlm_dump(x->fd, &m, xfrm_dump_one, &c);
+  if (rc != 0) {
+    snprintf(x->err, sizeof(x->err), "xfrm dump %s: %s", policies ? "policies" : "states",
+             strerror(-rc));
+  }
+  return rc;
+}
+
+typedef struct {
+  uint64_t *packets, *bytes, *oseq, *seq;
+  bool found;
+} xfrm_get_ctx_t;
+
+static int xfrm_get_one(const struct nlmsghdr *h, void *arg)
+{
+  xfrm_get_ctx_t *g = arg;
+  if (h->nlmsg_type != XFRM_MSG_NEWSA ||
+      h->nlmsg_len < NLMSG_LENGTH(sizeof(struct xfrm_usersa_info))) {
+    return 0;
+  }
+  const struct xfrm_usersa_info *u = NLMSG_DATA(h);
+  *g->packets = u->curlft.packets;
+  *g->bytes = u->curlft.bytes;
+  g->found = true;
+  const struct rtattr *a =
+      (const struct rtattr *)((const uint8_t *)u + NLMSG_ALIGN(sizeof(*u)));
+  int left = (int)h->nlmsg_len - (int)NLMSG_LENGTH(NLMSG_ALIGN(sizeof(*u)));
+  for (; left > 0 && RTA_OK(a, left); a = RTA_NEXT(a, left)) {
+    if (a->rta_type == XFRMA_REPLAY_ESN_VAL &&
+        RTA_PAYLOAD(a) >= sizeof(struct xfrm_replay_state_esn)) {
+      const struct xfrm_replay_state_esn *r = RTA_DATA(a);
+      *g->oseq = (uint64_t)r->oseq_hi << 32 | r->oseq;
+      *g->seq = (uint64_t)r->seq_hi << 32 | r->seq;
+    } else if (a->rta_type == XFRMA_REPLAY_VAL &&
+               RTA_PAYLOAD(a) >= sizeof(struct xfrm_replay_state)) {
+      const struct xfrm_replay_state *r = RTA_DATA(a);
+      *g->oseq = r->oseq;
+      *g->seq = r->seq;
+    }
+  }
+  return 1;
+}
+
+int xfrm_get_sa(xfrm_t *x, const xfrm_sa_id_t *id, uint64_t *packets, uint64_t *bytes,
+                uint64_t *oseq, uint64_t *seq)
+{
+  nlm_msg_t m;
+  *packets = *bytes = *oseq = *seq = 0;
+  x->err[0] = '\0';
+  int rc = xfrm_build_del_sa(&m, id); /* same body: xfrm_usersa_id + XFRMA_SRCADDR */
+  if (rc != 0) {
+    snprintf(x->err, sizeof(x->err), "xfrm get_sa: invalid parameters");
+    return rc;
+  }
+  nlm_hdr(&m)->nlmsg_type = XFRM_MSG_GETSA;
+  nlm_hdr(&m)->nlmsg_flags = NLM_F_REQUEST;
+  nlm_hdr(&m)->nlmsg_seq = 0x7fff0000u ^ id->spi;
+  struct sockaddr_nl to = {.nl_family = AF_NETLINK};
+  if (sendto(x->fd, m.buf, nlm_hdr(&m)->nlmsg_len, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
+    rc = -errno;
+    snprintf(x->err, sizeof(x->err), "xfrm get_sa spi 0x%08x: %s", id->spi, strerror(-rc));
+    return rc;
+  }
+  _Alignas(8) uint8_t rb[8192];
+  xfrm_get_ctx_t g = {packets, bytes, oseq, seq, false};
+  for (;;) {
+    ssize_t r = recv(x->fd, rb, sizeof(rb), 0);
+    if (r < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      rc = -errno;
+      break;
+    }
+    unsigned int left = (unsigned int)r;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)rb; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+      if (h->nlmsg_seq != nlm_hdr(&m)->nlmsg_seq) {
+        continue;
+      }
+      if (h->nlmsg_type == NLMSG_ERROR) {
+        const struct nlmsgerr *e = NLMSG_DATA(h);
+        rc = h->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) ? e->error : -EBADMSG;
+        goto out;
+      }
+      if (xfrm_get_one(h, &g) != 0) {
+        return 0;
+      }
+    }
+  }
+out:
+  if (rc != 0) {
+    snprintf(x->err, sizeof(x->err), "xfrm get_sa spi 0x%08x: %s", id->spi, strerror(-rc));
+  }
+  return rc;
 }

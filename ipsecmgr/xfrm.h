@@ -83,4 +83,41 @@ int xfrm_del_policy(xfrm_t *x, const xfrm_pol_t *p);
 int xfrm_migrate(xfrm_t *x, const xfrm_pol_t *p, uint8_t new_family, const uint8_t *new_src,
                  const uint8_t *new_dst, uint16_t encap_sport, uint16_t encap_dport);
 
+/* Priority of every policy ipsecmgr installs: also its ownership mark for
+ * reconcile (backend.h). */
+#define XFRM_OWN_PRIORITY 0x1e6f0u
+
+/* Batched policy operations: the n policies (normally in, out and fwd of one
+ * CHILD SA) go in one sendmsg (nlm_talk_batch). add: if any fails, those that
+ * went in are removed again and the first failure is returned. del: a policy
+ * already gone (ENOENT) is not an error. */
+int xfrm_add_policies(xfrm_t *x, const xfrm_pol_t *p, size_t n);
+int xfrm_del_policies(xfrm_t *x, const xfrm_pol_t *p, size_t n);
+/* MIGRATE (MOBIKE) the states and templates of n policies to new endpoints in
+ * one sendmsg. Each policy's own template direction is kept: for an inbound or
+ * forward policy the new peer is the source, for an outbound one our side is. */
+int xfrm_migrate_policies(xfrm_t *x, const xfrm_pol_t *p, size_t n, uint8_t new_family,
+                          const uint8_t *new_local, const uint8_t *new_peer,
+                          uint16_t encap_local, uint16_t encap_peer);
+
+/* Counters of one state (XFRM_MSG_GETSA): packets and bytes of its current
+ * lifetime, the last outbound sequence number and the highest inbound one
+ * (ESN replay state). 0 or -errno with xfrm_last_error() set. */
+int xfrm_get_sa(xfrm_t *x, const xfrm_sa_id_t *id, uint64_t *packets, uint64_t *bytes,
+                uint64_t *oseq, uint64_t *seq);
+
+/* One entry of a state or policy dump. */
+typedef struct xfrm_dump_ent {
+  bool policy;             /* false: a state (sa valid); true: a policy (pol valid) */
+  xfrm_sa_id_t sa;         /* state: outer addresses and SPI */
+  uint8_t proto;           /* state: IPPROTO_ESP, ... */
+  xfrm_pol_t pol;          /* policy: selector, direction, priority, template */
+  uint32_t reqid;          /* state's reqid, or the policy's first template's */
+} xfrm_dump_ent_t;
+
+/* Dump every state (policies = false) or policy and call cb for each (non-zero
+ * stops). 0 or -errno with xfrm_last_error() set. */
+int xfrm_dump(xfrm_t *x, bool policies, int (*cb)(const xfrm_dump_ent_t *e, void *arg),
+              void *arg);
+
 #endif /* XFRM_H */
