@@ -923,13 +923,15 @@ static int ipm_sa_add(ipm_t *m, const Ikegw__Ipsec__SaAdd *a, char *err, size_t 
       return -EEXIST;
     }
   }
-  /* The SA replaced keeps its place in the sequence: never start below it. */
+  /* An outbound SA replaced under the same id continues after the numbers the
+   * old one reserved: never below (harmless to the peer: numbers only jump
+   * forward). Inbound: the peer's new SA counts from 1 again, so the old
+   * window says nothing about it. */
   uint64_t floor = 0;
   bool replaced = old != NULL && old->spi == x.p.spi;
-  if (replaced) {
+  if (replaced && old->dir == ESP_DIR_OUT) {
     const ipm_meta_t *om = &m->meta[old->id];
-    floor = old->dir == ESP_DIR_OUT ? (om->lease_end > old->seq ? om->lease_end : old->seq)
-                                    : old->replay.top;
+    floor = om->lease_end > old->seq ? om->lease_end : old->seq;
   }
   uint64_t start;
   r = ipm_lease_start(m, &x, a->resync, replaced, floor, &start, err, errlen);

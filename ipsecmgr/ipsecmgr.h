@@ -17,6 +17,20 @@
  * and packets through tun_write / raw_send. Nothing here blocks or allocates
  * per packet.
  *
+ * Datapath: SaAdd/SaUpdate/SaDel/SaQuery go through a backend (backend.h,
+ * ipm_cfg_t.be): the userspace ESP datapath (default) or Linux XFRM. A backend
+ * refusal (e.g. a kernel without ESP) is answered SaResult{ok=false, error =
+ * the backend's sentence, errno_value} and logged; nothing is recorded.
+ *
+ * Sequence numbers (seq_lease.h, ipm_cfg_t.seq_store): outbound SAs use only
+ * numbers covered by a durable lease; after a restart a resync SaAdd resumes
+ * after the persisted lease end, and an outbound resync with no persisted
+ * record is refused (errno ESTALE, "no persisted sequence-number lease ...")
+ * rather than restarted at a guessed number: a jump cannot be made safe for a
+ * peer's replay window (ESN high half inferred within +-1 of its window, RFC
+ * 4303 A2.2), while a restart would reuse AEAD nonces. The sessmgr logs the
+ * refusal and counts fail_ipsecmgr; that CHILD SA needs a rekey.
+ *
  * NAT rebinding (DESIGN.md pitfalls): when an authenticated ESP-in-UDP packet
  * that advanced the replay window arrives from another address or port than
  * the SA pair's peer, ipsecmgr moves both SAs of the CHILD SA to the new source
