@@ -192,7 +192,7 @@
   X(ckpt_commits, "checkpoint transactions committed", NULL)                                \
   X(ckpt_records_written, "checkpoint records written (changed IKE SAs)", NULL)             \
   X(ckpt_records_deleted, "checkpoint records deleted (IKE SAs gone)", NULL)                \
-  X(ckpt_commit_us, "microseconds spent encoding, writing and committing checkpoints", NULL) \
+  X(ckpt_commit_us, "CPU microseconds spent encoding, writing and committing checkpoints", NULL) \
   X(ckpt_restored, "IKE SAs restored from the checkpoint store at start", NULL)             \
   X(fail_checkpoint, "checkpoint commits failed (changes kept and retried)", NULL)
 

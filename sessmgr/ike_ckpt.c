@@ -236,6 +236,14 @@ int ike_ckpt_encode(const ike_engine_t *e, const ike_sa_t *sa, int64_t wall_off_
 
 /* --- decode --- */
 
+/* Copy n bytes of a protobuf bytes field (data is NULL when it is empty). */
+static void take(void *dst, const ProtobufCBinaryData *b, size_t n)
+{
+  if (n > 0) {
+    memcpy(dst, b->data, n);
+  }
+}
+
 /* protobuf-c allocator that wipes what it frees (records carry keys). */
 static void *w_alloc(void *d, size_t n)
 {
@@ -292,11 +300,11 @@ static int dec_keys(const Ikegw__Ckpt__IkeSaRecord *r, ike_sa_t *sa)
       r->sk_ar.len != ak || ak > sizeof k->sk_ai) {
     return -IKE_E_BAD_SYNTAX;
   }
-  memcpy(k->sk_d, r->sk_d.data, r->sk_d.len);
-  memcpy(k->sk_ei, r->sk_ei.data, ek);
-  memcpy(k->sk_er, r->sk_er.data, ek);
-  memcpy(k->sk_ai, r->sk_ai.data, ak);
-  memcpy(k->sk_ar, r->sk_ar.data, ak);
+  take(k->sk_d, &r->sk_d, r->sk_d.len);
+  take(k->sk_ei, &r->sk_ei, ek);
+  take(k->sk_er, &r->sk_er, ek);
+  take(k->sk_ai, &r->sk_ai, ak);
+  take(k->sk_ar, &r->sk_ar, ak);
   k->d_len = (uint8_t)r->sk_d.len;
   k->e_len = (uint8_t)ek;
   k->a_len = (uint8_t)ak;
@@ -386,10 +394,10 @@ static int dec_child(const Ikegw__Ckpt__ChildSaRecord *r, int64_t off, ike_child
   }
   c->spi_in = r->in_spi;
   c->spi_out = r->out_spi;
-  memcpy(c->ek_in, r->enc_key_in.data, ek);
-  memcpy(c->ek_out, r->enc_key_out.data, ek);
-  memcpy(c->ak_in, r->integ_key_in.data, ak);
-  memcpy(c->ak_out, r->integ_key_out.data, ak);
+  take(c->ek_in, &r->enc_key_in, ek);
+  take(c->ek_out, &r->enc_key_out, ek);
+  take(c->ak_in, &r->integ_key_in, ak);
+  take(c->ak_out, &r->integ_key_out, ak);
   c->ek_len = (uint8_t)ek;
   c->ak_len = (uint8_t)ak;
   c->created_ms = from_wall(r->created_at, off);
@@ -426,7 +434,7 @@ static int dec_peer(const ike_engine_t *e, const Ikegw__Ckpt__IkeSaRecord *r,
     }
   }
   if (t == e->cfg->n_templates || r->peer_id.len >= sizeof sa->peer_id ||
-      memchr(r->peer_id.data, 0, r->peer_id.len) != NULL || r->peer_id_type > 255 ||
+      (r->peer_id.len > 0 && memchr(r->peer_id.data, 0, r->peer_id.len) != NULL) || r->peer_id_type > 255 ||
       r->peer_sig_hashes > 255 || (r->cookie2.len != 0 && r->cookie2.len != 16) ||
       r->rr_state > 2 || r->local_port > 0xFFFF || r->peer_port > 0xFFFF ||
       ike_addr_parse(r->local_addr, r->local_port, &sa->path.local) != 0 ||
@@ -435,7 +443,7 @@ static int dec_peer(const ike_engine_t *e, const Ikegw__Ckpt__IkeSaRecord *r,
   }
   sa->tmpl = (uint8_t)t;
   sa->peer_id_type = (uint8_t)r->peer_id_type;
-  memcpy(sa->peer_id, r->peer_id.data, r->peer_id.len);
+  take(sa->peer_id, &r->peer_id, r->peer_id.len);
   sa->peer_id[r->peer_id.len] = '\0';
   sa->peer_sig_hashes = (uint8_t)r->peer_sig_hashes;
   sa->natt = r->natt;
@@ -444,7 +452,7 @@ static int dec_peer(const ike_engine_t *e, const Ikegw__Ckpt__IkeSaRecord *r,
   sa->mobike = r->mobike;
   sa->no_nats_allowed = r->no_nats_allowed;
   if (r->cookie2.len == 16) {
-    memcpy(sa->cookie2, r->cookie2.data, 16);
+    take(sa->cookie2, &r->cookie2, 16);
   }
   sa->rrc_pending = r->rr_state == 1;
   sa->mobike_updates = r->mobike_updates;
