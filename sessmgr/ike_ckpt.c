@@ -96,7 +96,10 @@ static void enc_msgs(enc_ctx_t *c, const ike_sa_t *sa, int64_t off)
     c->r.last_response = &c->rsp;
     c->r.last_response_mobike = sa->rsp_update;
   }
-  if (sa->req != NULL && sa->req_len > IKE_HDR_EXCH_OFF) {
+  /* A CHILD rekey of ours is not stored (its nonce and new SPI are not in the
+   * record): after a restore it is simply not pending; the old CHILD SA lives
+   * until its hard lifetime or the peer's own rekey. */
+  if (sa->req != NULL && sa->req_len > IKE_HDR_EXCH_OFF && sa->req_kind != IKE_REQ_REKEY_CHILD) {
     ikegw__ckpt__cached_message__init(&c->req);
     c->req_frag = bin(sa->req, sa->req_len);
     c->req.msg_id = sa->req_id;

@@ -339,23 +339,21 @@ void ike_engine_child_expire(ike_engine_t *e, uint64_t ike_spi, uint32_t spi_in,
   e->now_ms = now_ms;
   ike_sa_t *hint = ike_sa_find(e, ike_spi);
   ike_child_t *hc = hint ? ike_sa_child_by_in(hint, spi_in) : NULL;
-  if (hc != NULL) {
-    if (hard) {
-      ike_task_delete_child_i(e, hint, hc);
-    }
+  ike_sa_t *owner = hc ? hint : NULL;
+  for (size_t j = 0; owner == NULL && j < e->cap; j++) {
+    ike_sa_t *sa = e->tab[j];
+    hc = sa ? ike_sa_child_by_in(sa, spi_in) : NULL;
+    owner = hc ? sa : NULL;
+  }
+  if (owner == NULL) {
     return;
   }
-  for (size_t j = 0; j < e->cap; j++) {
-    ike_sa_t *sa = e->tab[j];
-    ike_child_t *c = sa ? ike_sa_child_by_in(sa, spi_in) : NULL;
-    if (c != NULL) {
-      /* Soft: the client rekeys (clients rekey CHILD SAs before our limits;
-       * the gateway does not start CHILD rekeys); hard: that CHILD SA goes. */
-      if (hard) {
-        ike_task_delete_child_i(e, sa, c);
-      }
-      return;
-    }
+  /* Soft: we rekey it (unless our request window is busy: then the peer's
+   * rekey or the hard limit takes over); hard: that CHILD SA goes. */
+  if (hard) {
+    ike_task_delete_child_i(e, owner, hc);
+  } else {
+    ike_task_rekey_child_i(e, owner, hc);
   }
 }
 

@@ -38,7 +38,8 @@ typedef enum {
   IKE_REQ_DPD,       /* empty INFORMATIONAL liveness check */
   IKE_REQ_COOKIE2,   /* MOBIKE return routability check (RFC 4555 3.8) */
   IKE_REQ_DELETE,    /* Delete of the IKE SA */
-  IKE_REQ_DELETE_CHILD
+  IKE_REQ_DELETE_CHILD,
+  IKE_REQ_REKEY_CHILD /* CREATE_CHILD_SA rekey of ours (soft lifetime) */
 } ike_req_kind_t;
 
 typedef struct ike_child {
@@ -96,6 +97,9 @@ typedef struct ike_sa {
   uint64_t req_next_ms;
   uint8_t cookie2[16];             /* COOKIE2 of the in-flight check */
   bool rrc_pending;                /* return routability check waits for req */
+  uint32_t rekey_old_in;           /* IKE_REQ_REKEY_CHILD: inbound SPI of the old */
+  uint32_t rekey_new_in;           /*   CHILD SA and of its replacement */
+  uint8_t rekey_ni[IKE_NONCE_LEN]; /*   our nonce */
   uint32_t mobike_last_id;         /* Message ID of the newest update applied */
   uint32_t mobike_updates;         /* updates applied (show output) */
   uint64_t created_ms, last_rx_ms, dpd_next_ms, expire_ms;
@@ -251,6 +255,10 @@ void ike_task_info_i_done(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx);
 bool ike_task_delete_i(ike_engine_t *e, ike_sa_t *sa);
 void ike_task_dpd_i(ike_engine_t *e, ike_sa_t *sa);
 void ike_task_delete_child_i(ike_engine_t *e, ike_sa_t *sa, ike_child_t *c);
+/* Rekey a CHILD SA of ours (soft lifetime, RFC 7296 1.3.3, 2.8); the
+ * response is handled by ike_task_rekey_child_i_done. */
+void ike_task_rekey_child_i(ike_engine_t *e, ike_sa_t *sa, ike_child_t *c);
+void ike_task_rekey_child_i_done(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx);
 /* MOBIKE (task_mobike.c). Returns true if the request carried an update. */
 bool ike_task_mobike_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx, ike_tx_t *tx,
                        bool *rrc);

@@ -74,6 +74,9 @@ void ike_task_info_i_done(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx)
   ike_req_kind_t kind = sa->req_kind;
   ike_msg_request_done(sa);
   switch (kind) {
+  case IKE_REQ_REKEY_CHILD:
+    ike_task_rekey_child_i_done(e, sa, rx);
+    break;
   case IKE_REQ_COOKIE2:
     if (!ike_task_mobike_check_done(e, sa, rx)) {
       ike_sa_destroy(e, sa);

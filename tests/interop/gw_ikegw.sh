@@ -7,6 +7,7 @@
 #       syntax) are ignored: the generated config always offers every suite the harness
 #       tests. env: GW_PSK, GW_DPD (e.g. 2s; default off), GW_MOBIKE (yes | cookie-challenge
 #       | no), GW_RETRANSMIT_TIMEOUT (s), GW_RETRANSMIT_TRIES, IKEGW_SESSMGRS (default 2),
+#       GW_CHILD_KB (CHILD SA byte lifetime in KB; 0 = none),
 #       GW_DATAPATH (userspace | xfrm; default userspace)
 #   gw_stop, gw_show_sas_json, gw_clear_sa [SPI], gw_counter NAME, gw_pids, gw_esp_packets,
 #   gw_collect
@@ -80,6 +81,7 @@ config
       ip address pool name pool1
       payload rw match childsa match ipv4
         ipsec transform-set list esp-aead esp-cbc
+        lifetime kilo-bytes ${GW_CHILD_KB:-0}
         traffic-selector local $SRV_NET
       #exit
     #exit

@@ -277,6 +277,37 @@ static void delete_from_gateway(void **state)
   assert_int_equal(hx_st(hx)->ike_sa_deleted, 1);
 }
 
+/* ipsecmgr reports a CHILD SA's soft lifetime: the gateway rekeys it itself;
+ * the hard lifetime deletes just that CHILD SA. */
+static void child_lifetimes(void **state)
+{
+  hx_t *hx = *state;
+  hx_msg_t m;
+  assert_int_equal(hx->n_add, 1);
+  uint32_t spi_in = hx->add[0].spi_in;
+  size_t sent = hx->n_log;
+  /* soft --> <-- CREATE_CHILD_SA { N(REKEY_SA), SA, Ni, TSi, TSr } */
+  ike_engine_child_expire(hx->gw, hx->add[0].ike_spi, spi_in, false, hx->now);
+  assert_int_equal(hx->n_log, sent + 1);
+  hx_decode(hx, hx_gw_sent(hx, -1), &m);
+  assert_int_equal(m.h.exchange, IKE_EXCH_CREATE_CHILD_SA);
+  assert_int_equal(m.h.flags & IKE_FLAG_RESPONSE, 0);
+  assert_true(hx_has(&m, IKE_N_REKEY_SA));
+  assert_non_null(ike_chain_find(&m.chain, IKE_PLD_SA));
+  assert_non_null(ike_chain_find(&m.chain, IKE_PLD_NONCE));
+  assert_non_null(ike_chain_find(&m.chain, IKE_PLD_TSI));
+  assert_int_equal(hx_st(hx)->notify_sent_REKEY_SA, 1);
+  /* A second soft event while the rekey is in flight starts nothing new. */
+  ike_engine_child_expire(hx->gw, hx->add[0].ike_spi, spi_in, false, hx->now);
+  assert_int_equal(hx->n_log, sent + 1);
+  /* hard --> <-- the CHILD SA is removed from the datapath at once */
+  size_t dels = hx->n_del;
+  ike_engine_child_expire(hx->gw, hx->add[0].ike_spi, spi_in, true, hx->now);
+  assert_int_equal(hx->n_del, dels + 1);
+  assert_int_equal(hx->del[dels].spi_in, spi_in);
+  assert_int_equal(ike_engine_sa_count(hx->gw), 1); /* the IKE SA stays */
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -288,6 +319,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(rekey_child, setup, teardown),
       cmocka_unit_test_setup_teardown(rekey_ike, setup, teardown),
       cmocka_unit_test_setup_teardown(delete_from_gateway, setup, teardown),
+      cmocka_unit_test_setup_teardown(child_lifetimes, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
