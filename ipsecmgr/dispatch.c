@@ -806,6 +806,10 @@ static int ipm_lease_start(ipm_t *m, ipm_add_ctx_t *x, bool resync, bool replace
              "lost, or added just before a crash): refusing to restart its ESP sequence numbers, "
              "which would reuse AES-GCM/ChaCha20 nonces under the same key; rekey the CHILD SA",
              x->mt.spi);
+    /* Ask the owner for a fresh CHILD SA: a soft expiry makes the sessmgr
+     * rekey it (new keys, new numbers). Until then this client has no
+     * outbound SA, which beats reusing nonces. */
+    ipm_send_expire(m, &x->mt, false);
     return -ESTALE;
   }
   if (r != NULL) {

@@ -50,6 +50,8 @@ static const uint8_t slot3[IKE_SLOT_ID_LEN] = {0, 3};
 static uint64_t max_seq_sent, last_seq_sent, n_esp_out;
 static uint8_t last_result_ok;
 static int32_t last_result_errno;
+static unsigned n_soft_expire;      /* SaExpire{hard=false} sent to a sessmgr */
+static uint32_t last_expire_child;  /* its CHILD SA (inbound SPI) */
 static char last_result_err[512];
 static int n_replay_req;
 
@@ -74,6 +76,9 @@ static int cap_send(void *ctx, ipm_ch_t ch, const uint8_t *id, size_t id_len,
     snprintf(last_result_err, sizeof(last_result_err), "%s", e->sa_result->error);
   } else if (e->msg_case == IKEGW__IPSEC__ENVELOPE__MSG_REPLAY_REQUEST) {
     n_replay_req++;
+  } else if (e->msg_case == IKEGW__IPSEC__ENVELOPE__MSG_SA_EXPIRE) {
+    n_soft_expire += !e->sa_expire->hard;
+    last_expire_child = e->sa_expire->id ? e->sa_expire->id->child_in_spi : 0;
   }
   ikegw__ipsec__envelope__free_unpacked(e, NULL);
   return 0;
@@ -279,6 +284,8 @@ static int each(void **state)
   unlink(lock);
   max_seq_sent = last_seq_sent = n_esp_out = 0;
   n_replay_req = 0;
+  n_soft_expire = 0;
+  last_expire_child = 0;
   return 0;
 }
 
@@ -425,6 +432,9 @@ static void test_resync_without_record_refused(void **state)
   assert_non_null(strstr(last_result_err, "nonces"));
   assert_null(ipm_find(m, 2, SPI_OUT, SPI_IN));
   assert_int_equal(ipm_counters(m)->seq_lease_refused, 1);
+  /* ... and the owner is asked to rekey that CHILD SA (a soft expiry). */
+  assert_int_equal(n_soft_expire, 1);
+  assert_int_equal(last_expire_child, SPI_IN);
   /* Inbound resync with no record is fine (empty window). */
   assert_true(add_sa(m, true, true, SPI_IN));
   assert_true(add_sa(m, false, false, SPI_IN));
