@@ -22,6 +22,7 @@
 
 #include "esp.h"
 #include "ike_ipc.h"
+#include "ike_addr.h"
 #include "ike_log.h"
 #include "ike_slot.h"
 #include "ike_wire.h"
@@ -115,27 +116,6 @@ static int ipm_send(ipm_t *m, ipm_ch_t ch, const uint8_t *id, size_t id_len,
     m->c.ipc_tx_err++;
   }
   return r;
-}
-
-static int ipm_parse_addr(const char *text, uint32_t port, struct sockaddr_storage *ss)
-{
-  memset(ss, 0, sizeof(*ss));
-  if (text == NULL || port > 65535) {
-    return -1;
-  }
-  struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-  if (inet_pton(AF_INET, text, &s4->sin_addr) == 1) {
-    s4->sin_family = AF_INET;
-    s4->sin_port = htons((uint16_t)port);
-    return 0;
-  }
-  if (inet_pton(AF_INET6, text, &s6->sin6_addr) == 1) {
-    s6->sin6_family = AF_INET6;
-    s6->sin6_port = htons((uint16_t)port);
-    return 0;
-  }
-  return -1;
 }
 
 static uint16_t ipm_port(const struct sockaddr_storage *ss)
@@ -682,8 +662,8 @@ static int ipm_add_prepare(ipm_t *m, const Ikegw__Ipsec__SaAdd *a, ipm_add_ctx_t
     snprintf(err, errlen, "SaAdd: outbound SA without child_in_spi");
     return -EINVAL;
   }
-  if (ipm_parse_addr(a->local_addr, a->udp_encap ? a->local_port : 0, &x->local) != 0 ||
-      ipm_parse_addr(a->peer_addr, a->udp_encap ? a->peer_port : 0, &x->peer) != 0) {
+  if (ike_addr_parse(a->local_addr, a->udp_encap ? a->local_port : 0, &x->local) != 0 ||
+      ike_addr_parse(a->peer_addr, a->udp_encap ? a->peer_port : 0, &x->peer) != 0) {
     snprintf(err, errlen, "SaAdd: bad outer address '%s' / '%s'",
              a->local_addr ? a->local_addr : "", a->peer_addr ? a->peer_addr : "");
     return -EINVAL;
@@ -954,8 +934,8 @@ static int ipm_sa_add(ipm_t *m, const Ikegw__Ipsec__SaAdd *a, char *err, size_t 
 static int ipm_sa_update(ipm_t *m, const Ikegw__Ipsec__SaUpdate *u, char *err, size_t errlen)
 {
   struct sockaddr_storage l, p;
-  if (ipm_parse_addr(u->local_addr, u->udp_encap ? u->local_port : 0, &l) != 0 ||
-      ipm_parse_addr(u->peer_addr, u->udp_encap ? u->peer_port : 0, &p) != 0 ||
+  if (ike_addr_parse(u->local_addr, u->udp_encap ? u->local_port : 0, &l) != 0 ||
+      ike_addr_parse(u->peer_addr, u->udp_encap ? u->peer_port : 0, &p) != 0 ||
       l.ss_family != p.ss_family ||
       (u->udp_encap && (u->local_port == 0 || u->peer_port == 0))) {
     snprintf(err, errlen, "SaUpdate: bad outer address '%s' / '%s'",
@@ -1460,7 +1440,7 @@ void ipm_on_demux(ipm_t *m, const uint8_t *hdr, size_t hdr_len, const uint8_t *p
   }
   const Ikegw__Demux__Datagram *dg = env->datagram;
   struct sockaddr_storage src;
-  if (!dg->natt || dg->non_esp_marker || ipm_parse_addr(dg->src_addr, dg->src_port, &src) != 0 ||
+  if (!dg->natt || dg->non_esp_marker || ike_addr_parse(dg->src_addr, dg->src_port, &src) != 0 ||
       dg->src_port == 0) {
     m->c.esp_rx_not_esp++;
   } else {
