@@ -510,6 +510,13 @@ static int setup_tun(app_t *a, const ike_config_t *cfg, const char *name, unsign
     char txt[64];
     ike_cfg_prefix_str(p, txt, sizeof(txt));
     r = tun_add_route(a->tun_ifindex, p->family, p->addr, p->plen);
+    if (r != 0 && p->family == AF_INET6 && (r == -EACCES || r == -EPERM)) {
+      /* IPv6 is disabled on this host: an IPv6 pool cannot carry traffic,
+       * but dying here would only restart us in a loop. Say so and go on. */
+      IKE_LOG_ERR("cannot route pool %s via %s: %s (IPv6 disabled?); IPv6 clients of "
+                  "this pool get no traffic", txt, a->tun_name, strerror(-r));
+      continue;
+    }
     if (r != 0) {
       fprintf(stderr, "ipsecmgr: cannot route pool %s via %s: %s\n", txt, a->tun_name,
               strerror(-r));

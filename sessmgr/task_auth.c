@@ -173,7 +173,10 @@ static int put_cp(ike_engine_t *e, ike_sa_t *sa, const ike_cfg_template_t *t,
     memcpy(v4, &v, 4);
     rep.a[rep.n++] = (ike_cp_attr_t){IKE_CFG_ATTR_INTERNAL_IP4_ADDRESS, v4, 4};
   }
-  if (want6 && ike_pool_alloc6(e, t, v6) == 0) {
+  /* A CHILD SA carries one selector pair (task_child.c): a client asking
+   * for both families gets the IPv4 address only, so no address is handed out
+   * that its tunnel would not carry. An IPv6-only client gets IPv6. */
+  if (want6 && rep.n == 0 && ike_pool_alloc6(e, t, v6) == 0) {
     memcpy(sa->vip6, v6, 16);
     sa->has_vip6 = true;
     v6[16] = 128; /* prefix length (RFC 7296 3.15.1) */
