@@ -43,7 +43,6 @@ typedef struct ike_child_prog {
   uint64_t life_soft_bytes, life_hard_bytes;     /* 0 = none */
   uint64_t life_soft_packets, life_hard_packets; /* 0 = none */
   uint64_t life_soft_s, life_hard_s;             /* 0 = none */
-  uint64_t created_ms;                           /* engine clock at creation */
 } ike_child_prog_t;
 
 /* What the engine asks of the outside world. */

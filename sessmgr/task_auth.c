@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ike_log.h"
+#include "ike_addr.h"
 #include "ike_sa.h"
 
 typedef struct auth_req {
@@ -116,14 +117,11 @@ static size_t our_id(const ike_sa_t *sa, const ike_cfg_template_t *t, uint8_t *t
     *type = t->local_id.type;
     return t->local_id.type == IKE_ID_IPV4_ADDR ? 4 : 16;
   }
-  if (sa->path.local.ss_family == AF_INET) {
-    memcpy(buf, &((const struct sockaddr_in *)&sa->path.local)->sin_addr, 4);
-    *type = IKE_ID_IPV4_ADDR;
-    return 4;
-  }
-  memcpy(buf, &((const struct sockaddr_in6 *)&sa->path.local)->sin6_addr, 16);
-  *type = IKE_ID_IPV6_ADDR;
-  return 16;
+  size_t alen = 0;
+  const uint8_t *ip = ike_addr_bytes(&sa->path.local, &alen);
+  memcpy(buf, ip, alen <= cap ? alen : cap);
+  *type = alen == 4 ? IKE_ID_IPV4_ADDR : IKE_ID_IPV6_ADDR;
+  return alen;
 }
 
 /* IDr and AUTH of our response (PSK). */

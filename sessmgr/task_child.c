@@ -9,6 +9,7 @@
 
 #include "ike_log.h"
 #include "ike_proposal.h"
+#include "ike_addr.h"
 #include "ike_sa.h"
 
 static int ts_alen(uint8_t type)
@@ -145,7 +146,6 @@ static void child_prog_fill(const ike_engine_t *e, const ike_sa_t *sa,
   p.life_soft_packets = p.life_hard_packets - p.life_hard_packets / 10;
   p.life_hard_s = t->child_lifetime_s;
   p.life_soft_s = p.life_hard_s - p.life_hard_s / 10;
-  p.created_ms = c->created_ms;
   *out = p;
   ike_wipe(&p, sizeof p);
 }

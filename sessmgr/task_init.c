@@ -12,6 +12,7 @@
 
 #include "ike_log.h"
 #include "ike_proposal.h"
+#include "ike_addr.h"
 #include "ike_sa.h"
 
 /* The facts of an IKE_SA_INIT request. */
@@ -74,15 +75,10 @@ static void cookie_make(const ike_engine_t *e, const ike_rx_t *rx,
   size_t n = 0;
   memcpy(buf, ni->data, ni->len);
   n += ni->len;
-  if (rx->path->peer.ss_family == AF_INET) {
-    const struct sockaddr_in *in = (const void *)&rx->path->peer;
-    memcpy(buf + n, &in->sin_addr, 4);
-    n += 4;
-  } else {
-    const struct sockaddr_in6 *in6 = (const void *)&rx->path->peer;
-    memcpy(buf + n, &in6->sin6_addr, 16);
-    n += 16;
-  }
+  size_t alen = 0;
+  const uint8_t *ip = ike_addr_bytes(&rx->path->peer, &alen);
+  memcpy(buf + n, ip, alen);
+  n += alen;
   memcpy(buf + n, &rx->h.spi_i, sizeof rx->h.spi_i);
   n += sizeof rx->h.spi_i;
   memcpy(buf + n, e->cookie_secret, sizeof e->cookie_secret);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ike_log.h"
+#include "ike_addr.h"
 #include "ike_sa.h"
 
 typedef struct mobike_req {
@@ -60,9 +61,8 @@ static bool address_ok(const ike_engine_t *e, const ike_sa_t *sa,
   if (to->ss_family != sa->path.peer.ss_family) {
     return false;
   }
-  const uint8_t *a = to->ss_family == AF_INET
-                         ? (const uint8_t *)&((const struct sockaddr_in *)to)->sin_addr
-                         : (const uint8_t *)&((const struct sockaddr_in6 *)to)->sin6_addr;
+  size_t alen = 0;
+  const uint8_t *a = ike_addr_bytes(to, &alen);
   return !ike_config_mobike_denied(ike_sa_tmpl(e, sa), to->ss_family, a);
 }
 

@@ -7,6 +7,7 @@
 #include <openssl/sha.h>
 #include <string.h>
 
+#include "ike_addr.h"
 #include "ike_sa.h"
 
 /* SHA-1(SPIi | SPIr | IP | Port), SPIs and port in network order. */
@@ -21,19 +22,14 @@ void ike_natd_hash(uint64_t spi_i, uint64_t spi_r,
   for (int i = 7; i >= 0; i--) {
     buf[n++] = (uint8_t)(spi_r >> (i * 8));
   }
-  uint16_t port = 0;
-  if (ss->ss_family == AF_INET) {
-    const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
-    memcpy(buf + n, &in->sin_addr, 4);
-    n += 4;
-    port = in->sin_port;
-  } else {
-    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-    memcpy(buf + n, &in6->sin6_addr, 16);
-    n += 16;
-    port = in6->sin6_port;
-  }
-  memcpy(buf + n, &port, 2); /* already network order */
+  size_t alen = 0;
+  const uint8_t *a = ike_addr_bytes(ss, &alen);
+  memcpy(buf + n, a, alen);
+  n += alen;
+  /* The port follows the address in both sockaddr layouts' network order. */
+  uint16_t port = ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port
+                                           : ((const struct sockaddr_in6 *)ss)->sin6_port;
+  memcpy(buf + n, &port, 2);
   n += 2;
   SHA1(buf, n, out);
 }
