@@ -249,6 +249,7 @@ static void tmpl_defaults(ike_cfg_template_t *t) {
   t->dpd_interval_s = IKE_CFG_DEF_DPD_S;
   t->ike_lifetime_s = IKE_CFG_DEF_IKE_LIFETIME_S;
   t->cookie_threshold = IKE_CFG_DEF_COOKIE_THRESHOLD;
+  t->half_open_per_peer = IKE_CFG_DEF_HALF_OPEN_PER_PEER;
   t->child_lifetime_s = IKE_CFG_DEF_CHILD_LIFETIME_S;
   ike_cfg_tmpl_default_tsets(t, 1);
   ike_cfg_tmpl_default_tsets(t, 0);

@@ -105,6 +105,7 @@
 #define IKE_CFG_DEF_IKE_LIFETIME_S  86400u
 #define IKE_CFG_DEF_CHILD_LIFETIME_S 3600u
 #define IKE_CFG_DEF_COOKIE_THRESHOLD 1000u
+#define IKE_CFG_DEF_HALF_OPEN_PER_PEER 100u
 #define IKE_CFG_DEF_BULKSTATS_S     300u
 #define IKE_CFG_DEF_STATE_DIR       "/var/lib/ikegw"
 
@@ -225,6 +226,13 @@ typedef struct ike_cfg_template {
   uint32_t ike_lifetime_s;                   /* IKE SA rekey/expiry */
   uint32_t cookie_threshold;                 /* half-open SAs before COOKIE is demanded;
                                                 0 = always demand a COOKIE */
+  uint32_t half_open_per_peer;               /* half-open SAs one source address may
+                                                hold per sessmgr, 0 = no limit */
+  uint32_t identity_limit;                   /* established IKE SAs (and so virtual
+                                                IPs) one identity may hold per
+                                                sessmgr, 0 = no limit */
+  uint8_t identity_limit_refuse;             /* at the limit: 1 refuse the new SA,
+                                                0 replace the oldest */
 
   /* CHILD SA ("payload NAME match childsa" block). */
   char payload_name[IKE_CFG_NAME_MAX];       /* "" = no payload block written */

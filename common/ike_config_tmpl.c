@@ -134,6 +134,28 @@ static int h_mobike(ike_cfg_pctx_t *p, int o, int neg) {
   return ike_cfg_perr(p, "usage: ikev2-ikesa mobike [cookie-challenge]");
 }
 
+/* ikev2-ikesa identity-limit <0-1000000> [replace|refuse]: IKE SAs one
+ * identity may hold (like strongSwan's uniqueids); 0 = no limit. */
+static int h_identity_limit(ike_cfg_pctx_t *p, int o, int neg) {
+  ike_cfg_template_t *t = ike_cfg_cur_tmpl(p);
+  if (neg) {
+    if (p->ntok != o + 1) {
+      return ike_cfg_perr(p, "usage: %s ikev2-ikesa identity-limit", p->tok[0]);
+    }
+    t->identity_limit = 0;
+    t->identity_limit_refuse = 0;
+    return 0;
+  }
+  int refuse = p->ntok == o + 3 && ike_cfg_tok_is(p, o + 2, "refuse");
+  int replace = p->ntok == o + 3 && ike_cfg_tok_is(p, o + 2, "replace");
+  if (p->ntok != o + 2 && !refuse && !replace) {
+    return ike_cfg_perr(p, "usage: ikev2-ikesa identity-limit <0-1000000> [replace|refuse]");
+  }
+  t->identity_limit_refuse = refuse;
+  return ike_cfg_get_u32(p, p->tok[o + 1], 0, 1000000, "ikev2-ikesa identity-limit",
+                         &t->identity_limit);
+}
+
 static int h_ikesa(ike_cfg_pctx_t *p, int o, int neg) {
   ike_cfg_template_t *t = ike_cfg_cur_tmpl(p);
   const char *w = o + 1 < p->ntok ? p->tok[o + 1] : "";
@@ -147,9 +169,14 @@ static int h_ikesa(ike_cfg_pctx_t *p, int o, int neg) {
      "<0-1000000> (half-open SAs, 0 = always)"},
     {"keepalive-interval", &t->dpd_interval_s, IKE_CFG_DEF_DPD_S, 0, 86400,
      "<0-86400> (seconds, 0 = off)"},
+    {"half-open-per-peer", &t->half_open_per_peer, IKE_CFG_DEF_HALF_OPEN_PER_PEER, 0,
+     1000000, "<0-1000000> (half-open SAs per source address, 0 = no limit)"},
   };
   if (strcmp(w, "mobike") == 0) {
     return h_mobike(p, o + 1, neg);
+  }
+  if (strcmp(w, "identity-limit") == 0) {
+    return h_identity_limit(p, o + 1, neg);
   }
   if (strcmp(w, "transform-set") == 0) {
     if (!ike_cfg_tok_is(p, o + 2, "list")) {

@@ -521,6 +521,11 @@ static void print_template(pout_t *o, const ike_config_t *cfg, const ike_cfg_tem
   outf(o, "      ikev2-ikesa max-retransmission %u\n", (unsigned)t->max_retrans);
   outf(o, "      ikev2-ikesa lifetime %u\n", (unsigned)t->ike_lifetime_s);
   outf(o, "      ikev2-ikesa cookie-threshold %u\n", (unsigned)t->cookie_threshold);
+  outf(o, "      ikev2-ikesa half-open-per-peer %u\n", (unsigned)t->half_open_per_peer);
+  if (t->identity_limit != 0) {
+    outf(o, "      ikev2-ikesa identity-limit %u %s\n", (unsigned)t->identity_limit,
+         t->identity_limit_refuse ? "refuse" : "replace");
+  }
   outf(o, "      dpd interval %u\n", (unsigned)t->dpd_interval_s);
   if (t->mobike) {
     outf(o, "      ikev2-ikesa mobike%s\n", t->mobike_cookie_challenge ? " cookie-challenge" : "");

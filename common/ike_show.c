@@ -167,6 +167,8 @@ static void show_exchanges(ike_out_t *o, const ike_stats_t *st) {
   }
   ike_out_printf(o, "  Requests Retransmitted: %" PRIu64 "   Responses Resent: %" PRIu64 "\n",
                  st->retrans_req_sent, st->retrans_rsp_sent);
+  ike_out_printf(o, "  Resends Refused: Not an Exact Copy: %" PRIu64 "   Rate Limited: %" PRIu64
+                 "\n", st->retrans_req_mismatch, st->retrans_rsp_ratelimited);
 }
 
 /* Notify counters by type, from the field names notify_rcvd_X / notify_sent_X. */
@@ -203,6 +205,7 @@ static void show_notifies(ike_out_t *o, const ike_stats_t *st) {
 
 static const struct { ike_stat_id_t id; const char *label; } detail_rows[] = {
     {IKE_STAT_mobike_cookie2_match, "MOBIKE COOKIE2 Match"},
+    {IKE_STAT_mobike_cookie2_missing, "MOBIKE COOKIE2 Missing"},
     {IKE_STAT_mobike_update_applied, "Address Updates Applied"},
     {IKE_STAT_mobike_update_retransmit, "Address Update Retransmits"},
     {IKE_STAT_mobike_update_stale, "Stale Address Updates"},
@@ -226,6 +229,8 @@ static const struct { ike_stat_id_t id; const char *label; } fail_rows[] = {
     {IKE_STAT_fail_cookie_required, "Cookie Required"},
     {IKE_STAT_fail_cookie_invalid, "Invalid Cookie"},
     {IKE_STAT_fail_half_open_limit, "Half-Open Limit"},
+    {IKE_STAT_fail_half_open_peer, "Half-Open Limit per Peer"},
+    {IKE_STAT_fail_identity_limit, "Identity Limit"},
     {IKE_STAT_fail_auth, "Authentication Failed"},
     {IKE_STAT_fail_cert, "Certificate Failure"},
     {IKE_STAT_fail_id, "Identity Not Accepted"},

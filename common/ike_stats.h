@@ -47,6 +47,10 @@
   X(exch_info_rsp_sent, "INFORMATIONAL responses sent", NULL)                               \
   X(retrans_req_sent, "our requests retransmitted", NULL)                                   \
   X(retrans_rsp_sent, "cached responses resent for retransmitted requests", NULL)           \
+  X(retrans_req_mismatch,                                                                   \
+    "requests dropped: header of the cached exchange, other bytes (not a retransmission)",  \
+    NULL)                                                                                   \
+  X(retrans_rsp_ratelimited, "retransmitted requests not answered: resend rate limit", NULL) \
   /* Notify payloads received (in accepted messages). */                                    \
   X(notify_rcvd_INVALID_SYNTAX, "INVALID_SYNTAX notify received", NULL)                     \
   X(notify_rcvd_INVALID_IKE_SPI, "INVALID_IKE_SPI notify received", NULL)                   \
@@ -143,6 +147,9 @@
     "Total number of Cookie2 mismatch occurrences at the Gateway.",                         \
     "ikev2-mobike-cookie2-mismatch")                                                        \
   X(mobike_cookie2_match, "Total number of Cookie2 matched.", "ikev2-mobike-cookie2-match") \
+  X(mobike_cookie2_missing,                                                                 \
+    "responses to our COOKIE2 check without a COOKIE2 (failed check, not a mismatch)",      \
+    NULL)                                                                                   \
   X(mobike_update_applied, "UPDATE_SA_ADDRESSES applied to an IKE SA and its CHILD SAs",    \
     NULL)                                                                                   \
   X(mobike_update_retransmit, "UPDATE_SA_ADDRESSES retransmissions (no new update)", NULL)  \
@@ -169,6 +176,8 @@
     NULL)                                                                                   \
   X(fail_cookie_invalid, "IKE_SA_INIT dropped: wrong COOKIE", NULL)                         \
   X(fail_half_open_limit, "IKE_SA_INIT dropped: half-open hard limit reached", NULL)        \
+  X(fail_half_open_peer, "IKE_SA_INIT dropped: half-open limit of its source address", NULL) \
+  X(fail_identity_limit, "IKE_AUTH refused: identity holds its limit of IKE SAs", NULL)     \
   X(fail_auth, "IKE_AUTH failed: authentication failed", NULL)                              \
   X(fail_cert, "IKE_AUTH failed: certificate missing, invalid or untrusted", NULL)          \
   X(fail_id, "IKE_AUTH failed: peer identity not accepted", NULL)                           \

@@ -93,6 +93,9 @@ static void enc_msgs(enc_ctx_t *c, const ike_sa_t *sa, int64_t off)
     c->rsp.n_fragments = 1;
     c->rsp.fragments = &c->rsp_frag;
     c->rsp.exchange = sa->rsp[IKE_HDR_EXCH_OFF];
+    if (sa->has_rsp_req_digest) {
+      c->rsp.request_digest = bin(sa->rsp_req_digest, sizeof sa->rsp_req_digest);
+    }
     c->r.last_response = &c->rsp;
     c->r.last_response_mobike = sa->rsp_update;
   }
@@ -185,6 +188,9 @@ static void enc_fields(enc_ctx_t *c, const ike_engine_t *e, const ike_sa_t *sa,
   }
   r->peer_id_type = sa->peer_id_type;
   r->peer_id = bin((const uint8_t *)sa->peer_id, strnlen(sa->peer_id, sizeof sa->peer_id));
+  if (sa->has_id_digest) {
+    r->peer_id_digest = bin(sa->peer_id_digest, sizeof sa->peer_id_digest);
+  }
   r->template_name = (char *)ike_sa_tmpl(e, sa)->name;
   r->virtual_ips = c->vipp;
   if (sa->vip4 != 0) {
@@ -340,6 +346,12 @@ static int dec_msgs(const Ikegw__Ckpt__IkeSaRecord *r, int64_t off, ike_sa_t *sa
     }
     sa->rsp_id = r->last_response->msg_id;
     sa->rsp_update = r->last_response_mobike;
+    /* A record without the digest (older writer) answers no retransmission:
+     * the peer's next request goes on normally. */
+    sa->has_rsp_req_digest = r->last_response->request_digest.len == IKE_REQ_DIGEST_LEN;
+    if (sa->has_rsp_req_digest) {
+      take(sa->rsp_req_digest, &r->last_response->request_digest, IKE_REQ_DIGEST_LEN);
+    }
   }
   if (r->pending_request != NULL) {
     const Ikegw__Ckpt__CachedMessage *q = r->pending_request;
@@ -449,6 +461,13 @@ static int dec_peer(const ike_engine_t *e, const Ikegw__Ckpt__IkeSaRecord *r,
   take(sa->peer_id, &r->peer_id, r->peer_id.len);
   sa->peer_id[r->peer_id.len] = '\0';
   sa->peer_sig_hashes = (uint8_t)r->peer_sig_hashes;
+  if (r->peer_id_digest.len != 0 && r->peer_id_digest.len != IKE_ID_DIGEST_LEN) {
+    return -IKE_E_BAD_SYNTAX;
+  }
+  sa->has_id_digest = r->peer_id_digest.len == IKE_ID_DIGEST_LEN;
+  if (sa->has_id_digest) {
+    take(sa->peer_id_digest, &r->peer_id_digest, IKE_ID_DIGEST_LEN);
+  }
   sa->natt = r->natt;
   sa->nat_peer = r->nat_peer;
   sa->nat_local = r->nat_local;

@@ -546,6 +546,9 @@ static int send_auth(ike_client_t *c)
   if (c->cfg.mobike) {
     ike_put_notify(&mb, 0, NULL, 0, IKE_N_MOBIKE_SUPPORTED, NULL, 0);
   }
+  if (c->cfg.initial_contact) {
+    ike_put_notify(&mb, 0, NULL, 0, IKE_N_INITIAL_CONTACT, NULL, 0);
+  }
   return ike_client_send_req(c, &c->sa, IKE_EXCH_IKE_AUTH, &mb, CLI_REQ_AUTH);
 }
 

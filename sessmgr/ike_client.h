@@ -63,6 +63,7 @@ typedef struct ike_client_cfg {
   uint16_t natt_port;       /* the gateway's NAT-T port; 0 = 4500 */
   uint32_t retrans_ms;      /* first retransmission; doubles; 0 = 1000 */
   uint8_t max_retrans;      /* retransmissions before giving up; 0 = 3 */
+  bool initial_contact;     /* send N(INITIAL_CONTACT) in IKE_AUTH (RFC 7296 3.10.1) */
 } ike_client_cfg_t;
 
 typedef struct ike_client_ops {

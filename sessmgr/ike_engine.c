@@ -2,6 +2,8 @@
  * ike_engine.c - entry points of the engine: datagram dispatch (RFC 7296 2.1,
  * 2.2: message IDs, response cache, retransmissions) and timers.
  */
+#include <openssl/crypto.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +30,13 @@ int ike_engine_new(uint16_t slot, const ike_config_t *cfg,
   e->ops = *ops;
   e->ctx = ctx;
   e->n_workers = 1;
+  ike_index_init(&e->by_init, offsetof(ike_sa_t, ho_link));
+  ike_index_init(&e->by_id, offsetof(ike_sa_t, id_link));
+  if (ike_random(e->hash_key, sizeof e->hash_key) != 0) {
+    free(e->rx);
+    free(e);
+    return -IKE_E_CRYPTO;
+  }
   ike_random(e->cookie_secret, sizeof e->cookie_secret);
   *out = e;
   return 0;
@@ -58,6 +67,9 @@ void ike_engine_free(ike_engine_t *e)
     }
   }
   free(e->tab);
+  ike_index_free(&e->by_init);
+  ike_index_free(&e->by_id);
+  ike_srccount_free(&e->halfopen_src);
   free(e->dirty);
   free(e->gone);
   if (e->ckpt_buf != NULL) {
@@ -171,15 +183,53 @@ static void old_request(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx)
   IKE_STAT(e, fail_msgid);
 }
 
+bool ike_resend_allowed(ike_engine_t *e, ike_sa_t *sa)
+{
+  uint64_t since = e->now_ms - sa->resend_refill_ms;
+  if (since >= IKE_RESEND_REFILL_MS) {
+    uint64_t add = since / IKE_RESEND_REFILL_MS;
+    uint64_t tok = sa->resend_tokens + add;
+    sa->resend_tokens = (uint8_t)(tok > IKE_RESEND_BURST ? IKE_RESEND_BURST : tok);
+    sa->resend_refill_ms = e->now_ms;
+  }
+  if (sa->resend_tokens == 0) {
+    return false;
+  }
+  sa->resend_tokens--;
+  return true;
+}
+
+/* The request answered by the cached response, again? Only an exact copy is
+ * a retransmission (RFC 7296 2.1); a header match alone is not. Returns
+ * true if the datagram was handled (resent or dropped). */
+static bool retransmitted_request(ike_engine_t *e, ike_sa_t *sa, const ike_rx_t *rx)
+{
+  if (sa->rsp == NULL || rx->h.msg_id != sa->rsp_id ||
+      sa->peer_next_id != rx->h.msg_id + 1) {
+    return false;
+  }
+  uint8_t d[IKE_REQ_DIGEST_LEN];
+  if (!sa->has_rsp_req_digest || ike_msg_digest(rx->raw, rx->raw_len, d) != 0 ||
+      CRYPTO_memcmp(d, sa->rsp_req_digest, sizeof d) != 0) {
+    IKE_STAT(e, retrans_req_mismatch); /* same header, other bytes: not answered */
+    return true;
+  }
+  if (!ike_resend_allowed(e, sa)) {
+    IKE_STAT(e, retrans_rsp_ratelimited);
+    return true;
+  }
+  IKE_STAT(e, retrans_rsp_sent);
+  if (sa->rsp_update) {
+    IKE_STAT(e, mobike_update_retransmit); /* not applied again */
+  }
+  /* The same bytes again, where the request came from (2.1). */
+  e->ops.send(e->ctx, rx->path, rx->natt, sa->rsp, sa->rsp_len);
+  return true;
+}
+
 static void handle_request(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx)
 {
-  if (sa->rsp != NULL && rx->h.msg_id == sa->rsp_id && sa->peer_next_id == rx->h.msg_id + 1) {
-    /* A retransmission: the same bytes again, where it came from (2.1). */
-    IKE_STAT(e, retrans_rsp_sent);
-    if (sa->rsp_update) {
-      IKE_STAT(e, mobike_update_retransmit); /* not applied again */
-    }
-    e->ops.send(e->ctx, rx->path, rx->natt, sa->rsp, sa->rsp_len);
+  if (retransmitted_request(e, sa, rx)) {
     return;
   }
   if (rx->h.msg_id < sa->peer_next_id) {

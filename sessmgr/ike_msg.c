@@ -3,6 +3,7 @@
  * cache (RFC 7296 2.1: a retransmitted request gets the same bytes again) and
  * the retransmission of our own requests.
  */
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +67,8 @@ void ike_msg_respond(ike_engine_t *e, ike_sa_t *sa, const ike_rx_t *rx,
     sa->rsp_len = len;
     sa->rsp_id = rx->h.msg_id;
     sa->rsp_update = false; /* set by the INFORMATIONAL task after this */
+    sa->has_rsp_req_digest =
+        ike_msg_digest(rx->raw, rx->raw_len, sa->rsp_req_digest) == 0;
   }
   sa->peer_next_id = rx->h.msg_id + 1;
   ike_sa_mark_dirty(e, sa);
@@ -73,6 +76,12 @@ void ike_msg_respond(ike_engine_t *e, ike_sa_t *sa, const ike_rx_t *rx,
   /* Answer where the request came from, even if that is an old address after
    * a MOBIKE move (RFC 4555 3.5). */
   e->ops.send(e->ctx, rx->path, rx->natt, out, len);
+}
+
+int ike_msg_digest(const uint8_t *msg, size_t len, uint8_t out[IKE_REQ_DIGEST_LEN])
+{
+  unsigned n = 0;
+  return EVP_Digest(msg, len, out, &n, EVP_sha256(), NULL) == 1 ? 0 : -IKE_E_CRYPTO;
 }
 
 static uint64_t retransmit_delay(const ike_engine_t *e, const ike_sa_t *sa)

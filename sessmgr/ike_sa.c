@@ -5,9 +5,12 @@
  * Our IKE SPIs carry the worker's slot in their top 16 bits (ike_slot.h), so
  * demux routes every later message of an SA here without a table.
  */
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ike_addr.h"
 #include "ike_log.h"
 #include "ike_sa.h"
 #include "ike_slot.h"
@@ -135,22 +138,119 @@ bool ike_addr_equal(const struct sockaddr_storage *a,
   return same_addr(a, b);
 }
 
-ike_sa_t *ike_sa_find_init(const ike_engine_t *e, uint64_t spi_i,
+/* Key of the half-open index: SPIi, then the peer's address and port. */
+static uint32_t init_hash(const ike_engine_t *e, uint64_t spi_i,
+                          const struct sockaddr_storage *peer)
+{
+  uint8_t key[8 + 16 + 2];
+  size_t alen = 0;
+  const uint8_t *a = ike_addr_bytes(peer, &alen);
+  memcpy(key, &spi_i, 8);
+  memcpy(key + 8, a, alen);
+  uint16_t port = peer->ss_family == AF_INET
+                      ? ((const struct sockaddr_in *)(const void *)peer)->sin_port
+                      : ((const struct sockaddr_in6 *)(const void *)peer)->sin6_port;
+  memcpy(key + 8 + alen, &port, 2);
+  return ike_index_hash(e->hash_key, key, 8 + alen + 2);
+}
+
+ike_sa_t *ike_sa_find_init(ike_engine_t *e, uint64_t spi_i,
                            const struct sockaddr_storage *peer)
 {
-  /* Half-open SAs are few (bounded by the cookie threshold); a scan keeps the
-   * table single-keyed. */
-  if (e->n_halfopen == 0) {
-    return NULL;
-  }
-  for (size_t j = 0; j < e->cap; j++) {
-    ike_sa_t *sa = e->tab[j];
-    if (sa != NULL && sa->state == IKE_SA_HALF_OPEN && sa->spi_i == spi_i &&
+  uint32_t h = init_hash(e, spi_i, peer);
+  for (ike_sa_t *sa = ike_index_first(&e->by_init, h, &e->probes); sa != NULL;
+       sa = ike_index_next(&e->by_init, sa, &e->probes)) {
+    if (sa->state == IKE_SA_HALF_OPEN && sa->spi_i == spi_i &&
         same_addr(&sa->path.peer, peer)) {
       return sa;
     }
   }
   return NULL;
+}
+
+void ike_sa_id_digest(uint8_t type, const uint8_t *data, size_t len,
+                      uint8_t out[IKE_ID_DIGEST_LEN])
+{
+  /* Type and raw bytes (RFC 7296 3.5): two IDs are the same identity only if
+   * both are equal, never because their printable forms look alike. */
+  EVP_MD_CTX *c = EVP_MD_CTX_new();
+  unsigned n = 0;
+  if (c == NULL || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 ||
+      EVP_DigestUpdate(c, &type, 1) != 1 || EVP_DigestUpdate(c, data, len) != 1 ||
+      EVP_DigestFinal_ex(c, out, &n) != 1) {
+    /* Never equal to a real digest of another ID: random bytes. */
+    ike_random(out, IKE_ID_DIGEST_LEN);
+  }
+  EVP_MD_CTX_free(c);
+}
+
+static uint32_t id_hash(const ike_engine_t *e, const ike_sa_t *sa)
+{
+  return ike_index_hash(e->hash_key, sa->peer_id_digest, 8);
+}
+
+void ike_sa_set_identity(ike_engine_t *e, ike_sa_t *sa, uint8_t type,
+                         const uint8_t *data, size_t len)
+{
+  ike_index_del(&e->by_id, sa);
+  sa->peer_id_type = type;
+  ike_sa_id_digest(type, data, len, sa->peer_id_digest);
+  sa->has_id_digest = true;
+  if (sa->state == IKE_SA_ESTABLISHED) {
+    ike_index_add(&e->by_id, sa, id_hash(e, sa));
+  }
+  ike_sa_mark_dirty(e, sa);
+}
+
+static ike_sa_t *same_id_from(ike_engine_t *e, const ike_sa_t *sa, ike_sa_t *o)
+{
+  for (; o != NULL; o = ike_index_next(&e->by_id, o, &e->probes)) {
+    if (o != sa && o->state == IKE_SA_ESTABLISHED &&
+        CRYPTO_memcmp(o->peer_id_digest, sa->peer_id_digest, IKE_ID_DIGEST_LEN) == 0) {
+      return o;
+    }
+  }
+  return NULL;
+}
+
+ike_sa_t *ike_sa_same_id_first(ike_engine_t *e, const ike_sa_t *sa)
+{
+  if (!sa->has_id_digest) {
+    return NULL;
+  }
+  return same_id_from(e, sa, ike_index_first(&e->by_id, id_hash(e, sa), &e->probes));
+}
+
+ike_sa_t *ike_sa_same_id_next(ike_engine_t *e, const ike_sa_t *sa, const ike_sa_t *o)
+{
+  return same_id_from(e, sa, ike_index_next(&e->by_id, o, &e->probes));
+}
+
+/* Keep the secondary indexes in step with the state: half-open SAs in
+ * by_init (and counted per source), established ones with a known identity
+ * in by_id. */
+static void reindex(ike_engine_t *e, ike_sa_t *sa, bool gone)
+{
+  bool ho = !gone && sa->state == IKE_SA_HALF_OPEN;
+  if (ho && !sa->ho_link.linked) {
+    ike_index_add(&e->by_init, sa, init_hash(e, sa->spi_i, &sa->path.peer));
+    if (sa->ho != NULL && ike_srccount_inc(&e->halfopen_src, &sa->path.peer) == 0) {
+      sa->ho->src = sa->path.peer; /* the path may change before it leaves */
+      sa->ho->src_counted = true;
+    }
+  } else if (!ho && sa->ho_link.linked) {
+    ike_index_del(&e->by_init, sa);
+    if (sa->ho != NULL && sa->ho->src_counted) {
+      ike_srccount_dec(&e->halfopen_src, &sa->ho->src);
+      sa->ho->src_counted = false;
+    }
+  }
+  bool id = !gone && sa->state == IKE_SA_ESTABLISHED && sa->has_id_digest;
+  if (id && !sa->id_link.linked) {
+    ike_index_add(&e->by_id, sa, id_hash(e, sa));
+  } else if (!id && sa->id_link.linked) {
+    ike_index_del(&e->by_id, sa);
+  }
 }
 
 ike_sa_t *ike_sa_new(ike_engine_t *e, uint64_t spi_i)
@@ -166,6 +266,8 @@ ike_sa_t *ike_sa_new(ike_engine_t *e, uint64_t spi_i)
   } while (ike_sa_find(e, sa->spi_r) != NULL);
   sa->spi_i = spi_i;
   sa->created_ms = e->now_ms;
+  sa->resend_tokens = IKE_RESEND_BURST;
+  sa->resend_refill_ms = e->now_ms;
   sa->last_rx_ms = e->now_ms;
   if (tab_insert(e, sa) != 0) {
     free(sa);
@@ -179,7 +281,11 @@ int ike_sa_insert(ike_engine_t *e, ike_sa_t *sa)
   if (sa->spi_r == 0 || ike_sa_find(e, sa->spi_r) != NULL) {
     return -IKE_E_BAD_SYNTAX;
   }
-  return tab_insert(e, sa);
+  int rc = tab_insert(e, sa);
+  if (rc == 0) {
+    reindex(e, sa, false);
+  }
+  return rc;
 }
 
 /* Forget sa's place in the dirty list (swap with the last entry). */
@@ -291,6 +397,7 @@ int ike_sa_set_state(ike_engine_t *e, ike_sa_t *sa, ike_sa_state_t st)
     IKE_STAT(e, ike_sa_established);
   }
   sa->state = st;
+  reindex(e, sa, false);
   ike_sa_mark_dirty(e, sa);
   return 0;
 }
@@ -320,6 +427,7 @@ void ike_sa_destroy(ike_engine_t *e, ike_sa_t *sa)
   if (sa->has_vip6) {
     ike_pool_release6(e, ike_sa_tmpl(e, sa), sa->vip6);
   }
+  reindex(e, sa, true);
   tab_remove(e, sa);
   ike_timer_remove(e, sa);
   if (sa->dirty_idx != 0) {

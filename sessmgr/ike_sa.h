@@ -15,6 +15,10 @@
 #define IKE_MAX_NONCE      256
 #define IKE_MAX_MSG        8192  /* largest message we build or cache */
 #define IKE_MAX_ID         256
+#define IKE_ID_DIGEST_LEN  32    /* SHA-256 */
+#define IKE_REQ_DIGEST_LEN 32    /* SHA-256 */
+#define IKE_RESEND_BURST   4     /* cached-response resends in a burst per SA */
+#define IKE_RESEND_REFILL_MS 1000u /* one more resend allowed per this many ms */
 
 #define IKE_SA_STATE_MAP(X)                                   \
   X(NONE, "none")                                             \
@@ -42,6 +46,34 @@ typedef enum {
   IKE_REQ_REKEY_CHILD /* CREATE_CHILD_SA rekey of ours (soft lifetime) */
 } ike_req_kind_t;
 
+struct ike_sa;
+
+/* A link of an SA in one secondary index (chained hash, ike_index.c). */
+typedef struct ike_index_link {
+  struct ike_sa *next;             /* next SA in the same bucket */
+  uint32_t hash;                   /* keyed hash of the SA's key in this index */
+  bool linked;
+} ike_index_link_t;
+
+/* A chained hash of SAs over one of their ike_index_link_t fields. */
+typedef struct ike_index {
+  struct ike_sa **b;               /* bucket heads, nb a power of two */
+  size_t nb, n;
+  size_t link_off;                 /* offsetof(ike_sa_t, <link>) */
+} ike_index_t;
+
+/* Half-open SAs per source address (ike_index.c), for the per-source cap. */
+typedef struct ike_srccount_ent {
+  uint8_t addr[16];
+  uint8_t family;                  /* 0 = empty slot */
+  uint32_t count;
+} ike_srccount_ent_t;
+
+typedef struct ike_srccount {
+  ike_srccount_ent_t *t;           /* open addressing, cap a power of two */
+  size_t cap, n;
+} ike_srccount_t;
+
 typedef struct ike_child {
   uint32_t spi_in, spi_out;
   ike_suite_t suite;
@@ -59,6 +91,8 @@ typedef struct ike_halfopen {
   size_t init_req_len;
   uint8_t init_rsp[IKE_MAX_MSG];   /* RealMessage2 for our AUTH */
   size_t init_rsp_len;
+  struct sockaddr_storage src;     /* the address counted in e->halfopen_src */
+  bool src_counted;
 } ike_halfopen_t;
 
 typedef struct ike_sa {
@@ -77,7 +111,10 @@ typedef struct ike_sa {
   bool no_nats_allowed;            /* peer sent NO_NATS_ALLOWED */
   uint8_t peer_sig_hashes;         /* RFC 7427 hashes the peer offered (IKE_CERT_HASH_BIT) */
   uint8_t peer_id_type;
-  char peer_id[IKE_MAX_ID];        /* printable */
+  char peer_id[IKE_MAX_ID];        /* printable (show output, logs) */
+  uint8_t peer_id_digest[IKE_ID_DIGEST_LEN]; /* of type + raw IDi bytes (ike_sa_id_digest):
+                                               what identities are compared by */
+  bool has_id_digest;
   uint32_t vip4;                   /* assigned virtual IPv4 (host order), 0 = none */
   uint8_t vip6[16];                /* assigned virtual IPv6 */
   bool has_vip6;
@@ -88,6 +125,11 @@ typedef struct ike_sa {
   size_t rsp_len;
   uint32_t rsp_id;
   bool rsp_update;                 /* the cached response applied a MOBIKE update */
+  uint8_t rsp_req_digest[IKE_REQ_DIGEST_LEN]; /* of the request rsp answers: only an
+                                               exact copy of it is a retransmission */
+  bool has_rsp_req_digest;
+  uint8_t resend_tokens;           /* cached-response resends left (rate limit) */
+  uint64_t resend_refill_ms;       /* when resend_tokens was last refilled */
   /* Our in-flight request. */
   uint8_t *req;
   size_t req_len;
@@ -97,6 +139,10 @@ typedef struct ike_sa {
   uint64_t req_next_ms;
   uint8_t cookie2[16];             /* COOKIE2 of the in-flight check */
   bool rrc_pending;                /* return routability check waits for req */
+  bool esp_hold;                   /* CHILD SAs stay on esp_path until the COOKIE2 check
+                                      passes (RFC 4555 3.5, 5.2); path is the new IKE path */
+  bool esp_natt;                   /*   their UDP encapsulation meanwhile */
+  ike_path_t esp_path;             /*   their (last verified) path meanwhile */
   uint32_t rekey_old_in;           /* IKE_REQ_REKEY_CHILD: inbound SPI of the old */
   uint32_t rekey_new_in;           /*   CHILD SA and of its replacement */
   uint8_t rekey_ni[IKE_NONCE_LEN]; /*   our nonce */
@@ -110,6 +156,9 @@ typedef struct ike_sa {
   bool stored;                     /* a checkpoint record of it exists (or is being written) */
   ike_halfopen_t *ho;
   ike_dh_t *dh;
+  /* Secondary indexes (ike_index.c): transient, rebuilt by ike_sa_insert. */
+  ike_index_link_t ho_link;        /* half-open SAs by (SPIi, peer address and port) */
+  ike_index_link_t id_link;        /* established SAs by peer identity */
 } ike_sa_t;
 
 struct ike_engine {
@@ -120,6 +169,12 @@ struct ike_engine {
   ike_stats_t stats;
   ike_sa_t **tab;                  /* open addressing on spi_r */
   size_t cap, n, n_halfopen;
+  /* Lookups that must not scan the table (DESIGN.md "Security rules"). */
+  ike_index_t by_init;             /* half-open SAs by (SPIi, peer) */
+  ike_index_t by_id;               /* established SAs by peer identity */
+  ike_srccount_t halfopen_src;     /* half-open SAs per peer address */
+  uint64_t hash_key[2];            /* keys of the index hashes (random per engine) */
+  uint64_t probes;                 /* SA entries looked at by lookups (tests, bench) */
   uint8_t cookie_secret[32];
   uint16_t n_workers;              /* workers sharing the pools (interleaved) */
   uint8_t *pool_used[IKE_CFG_MAX_POOLS]; /* per pool: offsets this worker holds */
@@ -141,12 +196,46 @@ struct ike_engine {
   size_t ckpt_cap;
 };
 
+/* --- Secondary indexes (ike_index.c) ---
+ * Chained hashes over links embedded in the SA; the caller computes the keyed
+ * hash (ike_index_hash) and compares keys while walking a bucket. */
+void ike_index_init(ike_index_t *x, size_t link_off);
+void ike_index_free(ike_index_t *x);
+/* Link sa with hash h (no-op if already linked); -IKE_E_NOMEM if the bucket
+ * array cannot grow (sa is linked anyway, chains just get longer). */
+int ike_index_add(ike_index_t *x, struct ike_sa *sa, uint32_t h);
+void ike_index_del(ike_index_t *x, struct ike_sa *sa);
+/* First SA of the bucket of h whose stored hash equals h, then the next one
+ * after sa; NULL at the end. Each SA looked at counts in *probes. */
+struct ike_sa *ike_index_first(const ike_index_t *x, uint32_t h, uint64_t *probes);
+struct ike_sa *ike_index_next(const ike_index_t *x, const struct ike_sa *sa,
+                              uint64_t *probes);
+/* Keyed hash of bytes (key: the engine's random hash_key), so a peer cannot
+ * aim many SAs at one bucket. */
+uint32_t ike_index_hash(const uint64_t key[2], const void *data, size_t len);
+/* Half-open count of a peer address (port ignored): get, +1, -1. */
+uint32_t ike_srccount_get(const ike_srccount_t *s, const struct sockaddr_storage *ss);
+int ike_srccount_inc(ike_srccount_t *s, const struct sockaddr_storage *ss);
+void ike_srccount_dec(ike_srccount_t *s, const struct sockaddr_storage *ss);
+void ike_srccount_free(ike_srccount_t *s);
+
 /* --- SA table (ike_sa.c) --- */
 ike_sa_t *ike_sa_new(ike_engine_t *e, uint64_t spi_i);
 ike_sa_t *ike_sa_find(const ike_engine_t *e, uint64_t spi_r);
-/* Find a half-open SA by the initiator's SPI and peer (IKE_SA_INIT retransmit). */
-ike_sa_t *ike_sa_find_init(const ike_engine_t *e, uint64_t spi_i,
+/* Find a half-open SA by the initiator's SPI and peer (IKE_SA_INIT retransmit);
+ * O(1) through e->by_init. */
+ike_sa_t *ike_sa_find_init(ike_engine_t *e, uint64_t spi_i,
                            const struct sockaddr_storage *peer);
+/* Digest of an identity (type + raw ID bytes, RFC 7296 3.5) into out. */
+void ike_sa_id_digest(uint8_t type, const uint8_t *data, size_t len,
+                      uint8_t out[IKE_ID_DIGEST_LEN]);
+/* Established SAs with sa's identity other than sa itself, via e->by_id:
+ * first, then next after o. NULL at the end. */
+ike_sa_t *ike_sa_same_id_first(ike_engine_t *e, const ike_sa_t *sa);
+ike_sa_t *ike_sa_same_id_next(ike_engine_t *e, const ike_sa_t *sa, const ike_sa_t *o);
+/* Set the peer identity of sa (digest; indexed once established). */
+void ike_sa_set_identity(ike_engine_t *e, ike_sa_t *sa, uint8_t type,
+                         const uint8_t *data, size_t len);
 /* Remove CHILD SAs from the datapath, wipe and free. */
 void ike_sa_destroy(ike_engine_t *e, ike_sa_t *sa);
 /* Move an SA to a new state (logs old -> new, rejects illegal moves). */
@@ -226,7 +315,14 @@ void ike_tx_init(ike_tx_t *tx);
 /* Seal tx into a full message with header h for sa; result in out/out_len. */
 int ike_msg_seal(ike_sa_t *sa, const ike_hdr_t *h, ike_tx_t *tx, uint8_t *out,
                  size_t cap, size_t *out_len);
-/* Send a response to the request rx and cache it for retransmissions. */
+/* May a cached response be resent now? IKE_RESEND_BURST in a row, then one
+ * per IKE_RESEND_REFILL_MS: a captured request replayed from spoofed sources
+ * must not turn us into a reflector. Takes a token when it says yes. */
+bool ike_resend_allowed(ike_engine_t *e, ike_sa_t *sa);
+/* SHA-256 of a whole IKE message (request digests); 0 or -IKE_E_INTERNAL. */
+int ike_msg_digest(const uint8_t *msg, size_t len, uint8_t out[IKE_REQ_DIGEST_LEN]);
+/* Send a response to the request rx and cache it for retransmissions (with
+ * the digest of rx, so only an exact copy of rx is answered from the cache). */
 void ike_msg_respond(ike_engine_t *e, ike_sa_t *sa, const ike_rx_t *rx,
                      ike_tx_t *tx);
 /* Send a request of ours (INFORMATIONAL) and start its retransmission timer. */
@@ -264,6 +360,9 @@ bool ike_task_mobike_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx, ike_tx_t *tx
                        bool *rrc);
 void ike_task_mobike_check(ike_engine_t *e, ike_sa_t *sa);
 bool ike_task_mobike_check_done(ike_engine_t *e, ike_sa_t *sa, const ike_rx_t *rx);
+/* Where the CHILD SAs of sa are (or go) in the datapath: the IKE path, or
+ * the last verified one while a return routability check holds them. */
+void ike_task_mobike_esp_path(const ike_sa_t *sa, ike_path_t *path, bool *encap);
 /* NAT detection (task_natd.c). */
 void ike_natd_hash(uint64_t spi_i, uint64_t spi_r,
                    const struct sockaddr_storage *ss, uint8_t out[20]);

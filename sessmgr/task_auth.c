@@ -201,15 +201,50 @@ static int put_cp(ike_engine_t *e, ike_sa_t *sa, const ike_cfg_template_t *t,
  * Only this worker's SAs are seen; another worker's stale SA dies by DPD. */
 static void initial_contact(ike_engine_t *e, const ike_sa_t *sa)
 {
-  for (size_t j = 0; j < e->cap; j++) {
-    ike_sa_t *o = e->tab[j];
-    if (o != NULL && o != sa && o->state == IKE_SA_ESTABLISHED &&
-        o->peer_id_type == sa->peer_id_type && strcmp(o->peer_id, sa->peer_id) == 0) {
-      IKE_LOG_INFO("SPI %016llx: replaced by INITIAL_CONTACT of SPI %016llx",
-                   (unsigned long long)o->spi_r, (unsigned long long)sa->spi_r);
-      ike_sa_destroy(e, o);
-      j--; /* backward-shift deletion may move another SA into slot j */
+  /* Same identity = same type and raw ID bytes (by_id index, no scan). */
+  ike_sa_t *o;
+  while ((o = ike_sa_same_id_first(e, sa)) != NULL) {
+    IKE_LOG_INFO("SPI %016llx: replaced by INITIAL_CONTACT of SPI %016llx",
+                 (unsigned long long)o->spi_r, (unsigned long long)sa->spi_r);
+    ike_sa_destroy(e, o);
+  }
+}
+
+/* The template's identity limit (like strongSwan's uniqueids): at the limit
+ * either the new SA is refused (false) or the oldest SAs of the identity are
+ * deleted (with a Delete: another device may still use them). Counts this
+ * worker's SAs; the bound over a gateway is the limit times its sessmgrs. */
+static bool identity_limit_ok(ike_engine_t *e, const ike_sa_t *sa,
+                              const ike_cfg_template_t *t)
+{
+  if (t->identity_limit == 0) {
+    return true;
+  }
+  for (;;) {
+    uint32_t n = 0;
+    ike_sa_t *oldest = NULL;
+    for (ike_sa_t *o = ike_sa_same_id_first(e, sa); o != NULL;
+         o = ike_sa_same_id_next(e, sa, o)) {
+      n++;
+      if (oldest == NULL || o->created_ms < oldest->created_ms) {
+        oldest = o;
+      }
     }
+    if (n < t->identity_limit) {
+      return true;
+    }
+    if (t->identity_limit_refuse) {
+      IKE_LOG_INFO("SPI %016llx: identity %s already holds %u IKE SAs (limit %u): refused",
+                   (unsigned long long)sa->spi_r, sa->peer_id, (unsigned)n,
+                   (unsigned)t->identity_limit);
+      return false;
+    }
+    IKE_LOG_INFO("SPI %016llx: identity %s at its limit of %u IKE SAs: SPI %016llx replaced",
+                 (unsigned long long)sa->spi_r, sa->peer_id, (unsigned)t->identity_limit,
+                 (unsigned long long)oldest->spi_r);
+    /* DELETING takes it out of the index; its address goes at the peer's
+     * answer or the retransmission timeout. */
+    (void)ike_task_delete_i(e, oldest);
   }
 }
 
@@ -255,12 +290,16 @@ void ike_task_auth_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx)
     auth_failed(e, sa, rx, fail);
     return;
   }
-  sa->peer_id_type = idi.type;
+  ike_sa_set_identity(e, sa, idi.type, idi.data, idi.len);
   if (sa->peer_id[0] == '\0') { /* a DN ID already printed from the certificate */
     id_text(&idi, sa->peer_id, sizeof sa->peer_id);
   }
   if (r.initial_contact) {
     initial_contact(e, sa);
+  }
+  if (!identity_limit_ok(e, sa, t)) {
+    auth_failed(e, sa, rx, &e->stats.fail_identity_limit);
+    return;
   }
   /* The client floats to port 4500 here (RFC 3948, RFC 4555 requires it with
    * MOBIKE): the SA follows the authenticated request. */

@@ -200,9 +200,24 @@ void ike_task_init_r(ike_engine_t *e, ike_rx_t *rx)
   /* A retransmitted request gets the same response (2.1). */
   ike_sa_t *old = ike_sa_find_init(e, rx->h.spi_i, &rx->path->peer);
   if (old != NULL && old->ho != NULL && old->ho->init_rsp_len > 0) {
+    /* Only an exact copy of the request is a retransmission; anything else
+     * with its SPIi from its address is dropped (a new SA would collide). */
+    if (rx->raw_len != old->ho->init_req_len ||
+        memcmp(rx->raw, old->ho->init_req, rx->raw_len) != 0) {
+      IKE_STAT(e, retrans_req_mismatch);
+      return;
+    }
+    if (!ike_resend_allowed(e, old)) {
+      IKE_STAT(e, retrans_rsp_ratelimited);
+      return;
+    }
     IKE_STAT(e, retrans_rsp_sent);
     e->ops.send(e->ctx, rx->path, rx->natt, old->ho->init_rsp,
                 old->ho->init_rsp_len);
+    return;
+  }
+  if (old != NULL) {
+    IKE_STAT(e, retrans_req_mismatch); /* its response is being built or failed */
     return;
   }
   if (collect(e, &rx->chain, &r) != 0 || ike_pld_sa(r.sa, &offer) != 0 ||
@@ -219,6 +234,13 @@ void ike_task_init_r(ike_engine_t *e, ike_rx_t *rx)
   size_t hard = t->cookie_threshold ? (size_t)t->cookie_threshold * 10u : 10000u;
   if (e->n_halfopen >= (hard < 10000u ? 10000u : hard)) {
     IKE_STAT(e, fail_half_open_limit);
+    return;
+  }
+  /* One source may hold only so many half-open SAs (a peer that returns
+   * cookies can still fill the table from its own address). */
+  if (t->half_open_per_peer != 0 &&
+      ike_srccount_get(&e->halfopen_src, &rx->path->peer) >= t->half_open_per_peer) {
+    IKE_STAT(e, fail_half_open_peer);
     return;
   }
   if (ike_proposal_select(t->ike_tsets, t->n_ike_tsets, &offer, IKE_PROTO_IKE,
