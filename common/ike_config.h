@@ -341,6 +341,8 @@ int ike_config_equal(const ike_config_t *a, const ike_config_t *b);
 /* Look-ups. Each returns NULL / -1 when not found. */
 /* Template by name (in any context; first match). */
 const ike_cfg_template_t *ike_config_find_template(const ike_config_t *cfg, const char *name);
+/* Pool by name. */
+const ike_cfg_pool_t *ike_config_find_pool(const ike_config_t *cfg, const char *name);
 /* Index of a template by name, or -1. */
 int ike_config_template_index(const ike_config_t *cfg, const char *name);
 /* Pool of a template for family AF_INET / AF_INET6, or NULL. */

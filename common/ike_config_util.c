@@ -41,6 +41,9 @@ const ike_cfg_alg_t ike_cfg_integ_tab[] = {
 
 const ike_cfg_alg_t ike_cfg_dh_tab[] = {
     {"14", IKE_DH_MODP_2048, 0, 0},
+    {"15", IKE_DH_MODP_3072, 0, 0},
+    {"16", IKE_DH_MODP_4096, 0, 0},
+    {"18", IKE_DH_MODP_8192, 0, 0},
     {"19", IKE_DH_ECP_256, 0, 0},
     {"20", IKE_DH_ECP_384, 0, 0},
     {"21", IKE_DH_ECP_521, 0, 0},
@@ -126,8 +129,10 @@ size_t ike_cfg_default_tsets(int kind, ike_cfg_tset_t *out, size_t max) {
                                  IKE_PRF_HMAC_SHA2_512, IKE_PRF_HMAC_SHA1};
   static const uint16_t integ[] = {IKE_INTEG_HMAC_SHA2_256_128, IKE_INTEG_HMAC_SHA2_384_192,
                                    IKE_INTEG_HMAC_SHA2_512_256, IKE_INTEG_HMAC_SHA1_96};
-  static const uint16_t dh[] = {IKE_DH_CURVE25519, IKE_DH_ECP_256, IKE_DH_ECP_384,
-                                IKE_DH_ECP_521, IKE_DH_MODP_2048};
+  /* MODP-3072/4096/8192 last: slow, but real clients propose them alone. */
+  static const uint16_t dh[] = {IKE_DH_CURVE25519, IKE_DH_ECP_256,  IKE_DH_ECP_384,
+                                IKE_DH_ECP_521,    IKE_DH_MODP_2048, IKE_DH_MODP_3072,
+                                IKE_DH_MODP_4096,  IKE_DH_MODP_8192};
   if (max < 2) {
     return 0;
   }
@@ -155,7 +160,7 @@ size_t ike_cfg_default_tsets(int kind, ike_cfg_tset_t *out, size_t max) {
       memcpy(s->prf, prf, sizeof(prf));
       s->n_prf = 4;
       memcpy(s->dh, dh, sizeof(dh));
-      s->n_dh = 5;
+      s->n_dh = (uint8_t)(sizeof(dh) / sizeof(dh[0]));
     }
   }
   return 2;
@@ -269,6 +274,15 @@ int ike_config_template_index(const ike_config_t *cfg, const char *name) {
 const ike_cfg_template_t *ike_config_find_template(const ike_config_t *cfg, const char *name) {
   int i = ike_config_template_index(cfg, name);
   return i < 0 ? NULL : &cfg->templates[i];
+}
+
+const ike_cfg_pool_t *ike_config_find_pool(const ike_config_t *cfg, const char *name) {
+  for (int i = 0; i < cfg->n_pools; i++) {
+    if (strcmp(cfg->pools[i].name, name) == 0) {
+      return &cfg->pools[i];
+    }
+  }
+  return NULL;
 }
 
 const ike_cfg_pool_t *ike_config_template_pool(const ike_config_t *cfg,

@@ -268,6 +268,23 @@ static void do_result(sessmgr_t *sm, const ike_ipc_msg_t *msg, uint64_t id, bool
   reply(sm, msg, &env);
 }
 
+/* Make next the running config: certificate files are read again (a failure
+ * refuses the whole change), SAs keep their template and pool by name. */
+static int apply_config(sessmgr_t *sm, const ike_config_t *next, char *err, size_t len)
+{
+  ike_cert_store_t *certs[IKE_CFG_MAX_TEMPLATES] = {0};
+  if (ike_cert_load_config(next, certs, err, len) != 0) {
+    return -1;
+  }
+  ike_engine_set_config(sm->engine, next); /* remaps while sm->cfg is the old one */
+  sm->cfg = *next;
+  ike_engine_set_config(sm->engine, &sm->cfg); /* the engine keeps &sm->cfg */
+  ike_engine_set_certs(sm->engine, certs);
+  ike_cert_free_config(sm->certs);
+  memcpy(sm->certs, certs, sizeof certs);
+  return 0;
+}
+
 static void do_configure(sessmgr_t *sm, const ike_ipc_msg_t *msg, uint64_t id,
                          const Ikegw__Ctl__Configure *c)
 {
@@ -300,8 +317,11 @@ static void do_configure(sessmgr_t *sm, const ike_ipc_msg_t *msg, uint64_t id,
   if (next != NULL) {
     *next = sm->cfg;
     rc = ike_config_apply_buf(next, "gwctl", buf, off, err, sizeof err);
+    if (rc == 0) {
+      rc = ike_engine_config_check(sm->engine, next, err, sizeof err);
+    }
     if (rc == 0 && !c->dry_run) {
-      sm->cfg = *next; /* the engine holds a pointer to sm->cfg */
+      rc = apply_config(sm, next, err, sizeof err);
     }
   }
   do_result(sm, msg, id, rc == 0, rc == 0 ? NULL : err, rc == 0 ? "configuration applied" : NULL);

@@ -96,9 +96,14 @@ static void send_sa_add(sessmgr_t *sm, const ike_child_prog_t *c, bool in, bool 
   add.local_ts = &lp;
   add.n_remote_ts = 1;
   add.remote_ts = &rp;
-  if (c->ts_remote.type == IKE_TS_IPV4_ADDR_RANGE &&
-      memcmp(c->ts_remote.start, c->ts_remote.end, 4) == 0) {
-    inet_ntop(AF_INET, c->ts_remote.start, vip, sizeof vip);
+  /* The virtual IP (ipsecmgr's outbound route key) is only ever the address
+   * the gateway assigned, never taken from a traffic selector: a peer's TSi
+   * naming another client's address must not become its route. */
+  if (c->vip4 != 0) {
+    uint32_t v = htonl(c->vip4);
+    inet_ntop(AF_INET, &v, vip, sizeof vip);
+  } else if (c->has_vip6) {
+    inet_ntop(AF_INET6, c->vip6, vip, sizeof vip);
   }
   add.virtual_ip = vip;
   life.soft_bytes = c->life_soft_bytes;

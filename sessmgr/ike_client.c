@@ -286,15 +286,23 @@ int ike_client_suite_of(const ike_pld_t *sa_pld, uint8_t proto, ike_suite_t *s,
   return s->encr != 0 ? 0 : -IKE_E_BAD_SYNTAX;
 }
 
-void ike_client_put_ts_any(ike_mb_t *mb)
+void ike_client_put_ts_any(ike_mb_t *mb, const ike_ts_t *tsi)
 {
   ike_ts_pld_t ts;
   memset(&ts, 0, sizeof ts);
   ts.n = 1;
+  if (tsi != NULL && tsi->type != 0) {
+    ts.ts[0] = *tsi;
+  } else {
+    ts.ts[0].type = IKE_TS_IPV4_ADDR_RANGE;
+    ts.ts[0].end_port = 0xFFFF;
+    memset(ts.ts[0].end, 0xFF, 4);
+  }
+  ike_put_ts(mb, IKE_PLD_TSI, &ts);
+  memset(&ts.ts[0], 0, sizeof ts.ts[0]);
   ts.ts[0].type = IKE_TS_IPV4_ADDR_RANGE;
   ts.ts[0].end_port = 0xFFFF;
   memset(ts.ts[0].end, 0xFF, 4);
-  ike_put_ts(mb, IKE_PLD_TSI, &ts);
   ike_put_ts(mb, IKE_PLD_TSR, &ts);
 }
 
@@ -542,7 +550,7 @@ static int send_auth(ike_client_t *c)
   uint8_t spi[4] = {(uint8_t)(c->new_spi_in >> 24), (uint8_t)(c->new_spi_in >> 16),
                     (uint8_t)(c->new_spi_in >> 8), (uint8_t)c->new_spi_in};
   ike_client_put_proposal(&mb, IKE_PROTO_ESP, spi, 4, &c->cfg.esp, NULL, 0);
-  ike_client_put_ts_any(&mb);
+  ike_client_put_ts_any(&mb, &c->cfg.tsi);
   if (c->cfg.mobike) {
     ike_put_notify(&mb, 0, NULL, 0, IKE_N_MOBIKE_SUPPORTED, NULL, 0);
   }

@@ -64,6 +64,9 @@ typedef struct ike_client_cfg {
   uint32_t retrans_ms;      /* first retransmission; doubles; 0 = 1000 */
   uint8_t max_retrans;      /* retransmissions before giving up; 0 = 3 */
   bool initial_contact;     /* send N(INITIAL_CONTACT) in IKE_AUTH (RFC 7296 3.10.1) */
+  ike_ts_t tsi;             /* TSi of IKE_AUTH and CHILD rekeys when tsi.type is set
+                               (tests: a client proposing a chosen selector); type 0 =
+                               0.0.0.0/0 */
 } ike_client_cfg_t;
 
 typedef struct ike_client_ops {

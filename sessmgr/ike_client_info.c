@@ -87,7 +87,7 @@ int ike_client_rekey_child(ike_client_t *c, unsigned idx)
   ike_put_notify(&mb, IKE_PROTO_ESP, old, 4, IKE_N_REKEY_SA, NULL, 0);
   ike_client_put_proposal(&mb, IKE_PROTO_ESP, spi, 4, &c->info.child[idx].suite, NULL, 0);
   ike_put_nonce(&mb, c->ni, sizeof c->ni);
-  ike_client_put_ts_any(&mb);
+  ike_client_put_ts_any(&mb, &c->cfg.tsi);
   c->req_child = idx;
   return ike_client_send_req(c, &c->sa, IKE_EXCH_CREATE_CHILD_SA, &mb,
                              CLI_REQ_REKEY_CHILD);

@@ -100,7 +100,7 @@ void ike_client_put_proposal(ike_mb_t *mb, uint8_t proto, const uint8_t *spi,
                              const uint16_t *dh, unsigned n_dh);
 int ike_client_suite_of(const ike_pld_t *sa_pld, uint8_t proto, ike_suite_t *s,
                         uint8_t *spi, uint8_t *spi_len);
-void ike_client_put_ts_any(ike_mb_t *mb);
+void ike_client_put_ts_any(ike_mb_t *mb, const ike_ts_t *tsi);
 /* CHILD SA keys from KEYMAT = prf+(SK_d, Ni | Nr) (RFC 7296 2.17). */
 int ike_client_child_keys(const cli_sa_t *sa, ike_client_child_t *ch,
                           const uint8_t *ni, size_t ni_len, const uint8_t *nr,

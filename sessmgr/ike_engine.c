@@ -4,6 +4,7 @@
  */
 #include <openssl/crypto.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,8 +84,54 @@ void ike_engine_free(ike_engine_t *e)
   free(e);
 }
 
+/* SAs per template name of the running config. */
+static size_t sas_of_template(const ike_engine_t *e, unsigned tmpl)
+{
+  size_t n = 0;
+  for (size_t j = 0; j < e->cap; j++) {
+    n += e->tab[j] != NULL && e->tab[j]->tmpl == tmpl;
+  }
+  return n;
+}
+
+int ike_engine_config_check(ike_engine_t *e, const ike_config_t *cfg, char *err,
+                            size_t err_len)
+{
+  if (cfg->n_templates == 0) {
+    snprintf(err, err_len, "the configuration must keep at least one crypto template");
+    return -1;
+  }
+  for (unsigned i = 0; i < e->cfg->n_templates; i++) {
+    const char *name = e->cfg->templates[i].name;
+    size_t n = 0;
+    if (ike_config_find_template(cfg, name) == NULL && (n = sas_of_template(e, i)) > 0) {
+      snprintf(err, err_len, "crypto template %s: %zu IKE SAs use it, it cannot be removed "
+               "(clear those sessions first)", name, n);
+      return -1;
+    }
+  }
+  return ike_pool_reconfigure(e, cfg, false, err, err_len);
+}
+
 void ike_engine_set_config(ike_engine_t *e, const ike_config_t *cfg)
 {
+  /* SAs name their template by its name: find each one's place in the new
+   * config (templates may have been added or removed before it). */
+  uint8_t map[IKE_CFG_MAX_TEMPLATES];
+  for (unsigned i = 0; i < IKE_CFG_MAX_TEMPLATES; i++) {
+    int k = i < e->cfg->n_templates
+                ? ike_config_template_index(cfg, e->cfg->templates[i].name) : -1;
+    map[i] = (uint8_t)(k < 0 ? 0 : k); /* gone: refused by the check while in use */
+  }
+  for (size_t j = 0; j < e->cap; j++) {
+    if (e->tab[j] != NULL && e->tab[j]->tmpl < IKE_CFG_MAX_TEMPLATES) {
+      e->tab[j]->tmpl = map[e->tab[j]->tmpl];
+    }
+  }
+  char err[256];
+  if (ike_pool_reconfigure(e, cfg, true, err, sizeof err) != 0) {
+    IKE_LOG_ERR("configure: %s", err); /* only if memory ran out: maps unchanged */
+  }
   e->cfg = cfg;
 }
 

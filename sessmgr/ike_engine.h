@@ -71,8 +71,16 @@ void ike_engine_set_workers(ike_engine_t *e, uint16_t n);
  * engine borrows them (they must outlive it). */
 void ike_engine_set_certs(ike_engine_t *e,
                           ike_cert_store_t *const stores[IKE_CFG_MAX_TEMPLATES]);
-/* Replace the config (gwctl configure); existing SAs keep their negotiated
- * MOBIKE state, new SAs use the new template settings. */
+/* May cfg replace the running config? Refused (-1, reason in err) when a
+ * template that IKE SAs use would go, or a pool in use would be removed,
+ * change family or no longer contain an address in use. 0 otherwise. */
+int ike_engine_config_check(ike_engine_t *e, const ike_config_t *cfg, char *err,
+                            size_t err_len);
+/* Replace the config (gwctl configure; run ike_engine_config_check first).
+ * The old config must still be readable during the call. SAs keep their
+ * template by name and their negotiated MOBIKE state; new SAs use the new
+ * settings; pool maps follow their pools by name (a widened pool's map grows).
+ * Certificate stores are per template index: set them again after this. */
 void ike_engine_set_config(ike_engine_t *e, const ike_config_t *cfg);
 
 /* A datagram for us (non-ESP marker already removed); natt: it came on 4500.

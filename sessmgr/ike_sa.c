@@ -423,9 +423,9 @@ void ike_sa_destroy(ike_engine_t *e, ike_sa_t *sa)
       e->stats.ike_sa_current--;
     }
   }
-  ike_pool_release(e, ike_sa_tmpl(e, sa), sa->vip4);
+  ike_pool_release(e, sa->vip4);
   if (sa->has_vip6) {
-    ike_pool_release6(e, ike_sa_tmpl(e, sa), sa->vip6);
+    ike_pool_release6(e, sa->vip6);
   }
   reindex(e, sa, true);
   tab_remove(e, sa);

@@ -74,6 +74,16 @@ typedef struct ike_srccount {
   size_t cap, n;
 } ike_srccount_t;
 
+/* The addresses one worker holds of one pool (ike_pool.c). */
+typedef struct ike_pool_state {
+  char name[IKE_CFG_NAME_MAX];     /* the pool's name; used == NULL: entry free */
+  ike_cfg_prefix_t prefix;         /* the prefix the map is laid out for */
+  uint8_t *used;                   /* one byte per offset from the prefix base */
+  size_t size;                     /* offsets in the map */
+  size_t cursor;                   /* next offset to try (next fit) */
+  size_t n_used;
+} ike_pool_state_t;
+
 typedef struct ike_child {
   uint32_t spi_in, spi_out;
   ike_suite_t suite;
@@ -177,8 +187,7 @@ struct ike_engine {
   uint64_t probes;                 /* SA entries looked at by lookups (tests, bench) */
   uint8_t cookie_secret[32];
   uint16_t n_workers;              /* workers sharing the pools (interleaved) */
-  uint8_t *pool_used[IKE_CFG_MAX_POOLS]; /* per pool: offsets this worker holds */
-  size_t pool_size[IKE_CFG_MAX_POOLS];
+  ike_pool_state_t pools[IKE_CFG_MAX_POOLS]; /* address maps, by pool name (ike_pool.c) */
   ike_sa_t **heap;                 /* timer heap (ike_timer.c) */
   size_t heap_n, heap_cap;
   struct ike_rx *rx;               /* scratch for the message being handled */
@@ -279,10 +288,18 @@ void ike_timer_free(ike_engine_t *e);
  * Workers take interleaved addresses (offset = slot + k * n_workers), so no
  * two workers ever hand out the same one. */
 uint32_t ike_pool_alloc(ike_engine_t *e, const ike_cfg_template_t *t);
-void ike_pool_release(ike_engine_t *e, const ike_cfg_template_t *t, uint32_t addr);
+/* Give an address back to whichever pool map holds it (the template's pool
+ * may have changed since it was taken). */
+void ike_pool_release(ike_engine_t *e, uint32_t addr);
 /* The same for the template's IPv6 pool: 0 and the address in out, or -1. */
 int ike_pool_alloc6(ike_engine_t *e, const ike_cfg_template_t *t, uint8_t out[16]);
-void ike_pool_release6(ike_engine_t *e, const ike_cfg_template_t *t, const uint8_t addr[16]);
+void ike_pool_release6(ike_engine_t *e, const uint8_t addr[16]);
+/* A new config is coming: check (apply false) that no pool in use is removed,
+ * changes family or shrinks/moves away from an address in use (-1 and err);
+ * with apply true also re-lay the maps of widened pools for next's prefixes
+ * and drop the maps of removed, unused pools. */
+int ike_pool_reconfigure(ike_engine_t *e, const ike_config_t *next, bool apply,
+                         char *err, size_t err_len);
 void ike_pool_free_all(ike_engine_t *e);
 /* Mark an address of the template's pool used (a restored SA holds it).
  * Returns 0, or -1 if it is not one of this worker's pool addresses. */

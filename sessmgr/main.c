@@ -121,12 +121,11 @@ int main(int argc, char **argv)
     return 2;
   }
   ike_engine_set_workers(sm.engine, sm.workers);
-  static ike_cert_store_t *certs[IKE_CFG_MAX_TEMPLATES];
-  if (ike_cert_load_config(&sm.cfg, certs, err, sizeof err) != 0) {
+  if (ike_cert_load_config(&sm.cfg, sm.certs, err, sizeof err) != 0) {
     fprintf(stderr, "%s: %s\n", name, err); /* "file: reason" */
     return 2;
   }
-  ike_engine_set_certs(sm.engine, certs);
+  ike_engine_set_certs(sm.engine, sm.certs);
   sm.loop = uv_default_loop();
   sm.zctx = zmq_ctx_new();
   sm.start_ms = uv_now(sm.loop);
@@ -170,7 +169,7 @@ int main(int argc, char **argv)
    * nothing it queues is sent (ipsecmgr keeps the CHILD SAs for our restart). */
   ike_engine_free(sm.engine);
   sessmgr_ckpt_stop(&sm);
-  ike_cert_free_config(certs);
+  ike_cert_free_config(sm.certs);
   ike_crypto_cleanup();
   return 0;
 }

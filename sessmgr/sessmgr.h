@@ -34,6 +34,8 @@ typedef struct sessmgr {
   uint16_t slot, workers;
   ike_config_t cfg;
   ike_engine_t *engine;
+  ike_cert_store_t *certs[IKE_CFG_MAX_TEMPLATES]; /* per template of cfg (borrowed by
+                                                     the engine), reloaded on configure */
   ike_ipc_t *demux, *ipsec, *ctl;
   uv_timer_t timer;
   uv_signal_t sigterm, sigint;

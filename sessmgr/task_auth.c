@@ -78,26 +78,33 @@ static void id_text(const ike_id_pld_t *id, char *out, size_t len)
   }
 }
 
-/* Verify the peer's PSK AUTH: prf(prf(psk, pad), RealMessage1 | Nr | MACedIDi). */
-static bool verify_psk(const ike_sa_t *sa, const ike_cfg_template_t *t,
-                       const ike_id_pld_t *id, const ike_auth_pld_t *auth)
+/* Verify the peer's PSK AUTH: prf(prf(psk, pad), RealMessage1 | Nr | MACedIDi).
+ * Returns NULL, or why it failed (for the log; never key material). */
+static const char *verify_psk(const ike_sa_t *sa, const ike_cfg_template_t *t,
+                              const ike_id_pld_t *id, const ike_auth_pld_t *auth)
 {
   const char *psk = ike_config_remote_psk(t, id->type, id->data, id->len);
   uint8_t maced[IKE_MAX_PRF_LEN], want[IKE_MAX_PRF_LEN];
   size_t plen = ike_prf_len(sa->suite.prf);
-  if (psk == NULL || auth->method != IKE_AUTH_SHARED_KEY_MIC || auth->len != plen) {
-    return false;
+  if (psk == NULL) {
+    return "no pre-shared key configured for this IDi";
+  }
+  if (auth->method != IKE_AUTH_SHARED_KEY_MIC) {
+    return "AUTH method is not a shared key MIC (PSK template)";
+  }
+  if (auth->len != plen) {
+    return "PSK AUTH length does not match the PRF";
   }
   if (ike_auth_maced_id(sa->suite.prf, sa->keys.sk_pi, sa->keys.p_len, id->body,
                         id->body_len, maced) != 0 ||
       ike_auth_psk(sa->suite.prf, (const uint8_t *)psk, strlen(psk),
                    sa->ho->init_req, sa->ho->init_req_len, sa->nr, sa->nr_len,
                    maced, want) != 0) {
-    return false;
+    return "internal error computing the expected AUTH";
   }
   bool ok = CRYPTO_memcmp(want, auth->data, plen) == 0;
   ike_wipe(want, sizeof want);
-  return ok;
+  return ok ? NULL : "PSK mismatch (AUTH does not verify with the configured key)";
 }
 
 /* Our IDr: the configured identity, else our address (IPv4/IPv6 ID). */
@@ -248,6 +255,22 @@ static bool identity_limit_ok(ike_engine_t *e, const ike_sa_t *sa,
   }
 }
 
+/* Say why IKE_AUTH is refused: one INFO line (the peer only learns
+ * AUTHENTICATION_FAILED, RFC 7296 2.21.2; the operator must learn which check
+ * failed). The IDi is printed as show output prints it; secrets never. */
+static void auth_log_refusal(const ike_sa_t *sa, const ike_id_pld_t *idi, const char *why)
+{
+  char id[96] = "?";
+  if (!IKE_LOG_ON(IKE_LOG_LVL_INFO)) {
+    return;
+  }
+  if (idi != NULL) {
+    id_text(idi, id, sizeof id);
+  }
+  IKE_LOG_INFO("SPI %016llx: IKE_AUTH refused (AUTHENTICATION_FAILED) for IDi %s: %s",
+               (unsigned long long)sa->spi_r, id, why);
+}
+
 static void auth_failed(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx,
                         uint64_t *counter)
 {
@@ -269,26 +292,37 @@ void ike_task_auth_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx)
   ike_auth_pld_t auth;
   collect(e, &rx->chain, &r);
   if (r.idi == NULL || ike_pld_id(r.idi, &idi) != 0) {
+    auth_log_refusal(sa, NULL, "no valid IDi payload");
     auth_failed(e, sa, rx, &e->stats.fail_parse);
     return;
   }
   if (r.auth == NULL || ike_pld_auth(r.auth, &auth) != 0) {
     /* EAP is not offered yet: a request without AUTH cannot succeed. */
+    auth_log_refusal(sa, &idi, "no valid AUTH payload (EAP is not offered)");
     auth_failed(e, sa, rx, &e->stats.fail_auth);
     return;
   }
   if (!ike_config_remote_id_ok(t, idi.type, idi.data, idi.len)) {
+    auth_log_refusal(sa, &idi, "ID mismatch (IDi not accepted by the template)");
     auth_failed(e, sa, rx, &e->stats.fail_id);
     return;
   }
   uint64_t *fail = &e->stats.fail_auth;
-  if (t->auth_remote == IKE_CFG_AUTH_CERT
-          ? ike_auth_cert_verify(e, sa, &rx->chain, &idi, &auth, &fail) != 0
-          : (t->auth_remote != IKE_CFG_AUTH_PSK || !verify_psk(sa, t, &idi, &auth))) {
-    IKE_LOG_INFO("SPI %016llx: peer authentication failed",
-                 (unsigned long long)sa->spi_r);
-    auth_failed(e, sa, rx, fail);
-    return;
+  if (t->auth_remote == IKE_CFG_AUTH_CERT) {
+    /* ike_auth_cert_verify logs its own reason (chain, ID, signature). */
+    if (ike_auth_cert_verify(e, sa, &rx->chain, &idi, &auth, &fail) != 0) {
+      auth_failed(e, sa, rx, fail);
+      return;
+    }
+  } else {
+    const char *why = t->auth_remote != IKE_CFG_AUTH_PSK
+                          ? "the template's remote authentication method is not available"
+                          : verify_psk(sa, t, &idi, &auth);
+    if (why != NULL) {
+      auth_log_refusal(sa, &idi, why);
+      auth_failed(e, sa, rx, fail);
+      return;
+    }
   }
   ike_sa_set_identity(e, sa, idi.type, idi.data, idi.len);
   if (sa->peer_id[0] == '\0') { /* a DN ID already printed from the certificate */
@@ -310,6 +344,8 @@ void ike_task_auth_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx)
   ike_tx_init(&tx);
   if (t->auth_local == IKE_CFG_AUTH_CERT ? !ike_auth_cert_put(e, sa, t, &tx)
                                          : !put_id_auth(sa, t, &idi, &tx)) {
+    auth_log_refusal(sa, &idi, "our own IDr/AUTH could not be built (local key or "
+                               "certificate missing)");
     auth_failed(e, sa, rx, &e->stats.fail_auth);
     return;
   }

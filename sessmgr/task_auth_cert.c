@@ -48,19 +48,22 @@ int ike_auth_cert_verify(ike_engine_t *e, ike_sa_t *sa, const ike_chain_t *c,
   *counter = &e->stats.fail_cert;
   peer_certs(c, certs, &n);
   if (store == NULL || n == 0) {
-    IKE_LOG_INFO("SPI %016llx: %s", (unsigned long long)sa->spi_r,
+    IKE_LOG_INFO("SPI %016llx: IKE_AUTH refused (AUTHENTICATION_FAILED): cert chain: %s",
+                 (unsigned long long)sa->spi_r,
                  store == NULL ? "no CA loaded for the template"
                                : "no usable certificate from the peer");
     goto done;
   }
   if (ike_cert_verify_chain(store, certs[0], (const ike_cert_peer_t *const *)certs + 1,
                             n - 1, 0, why, sizeof why) != 0) {
-    IKE_LOG_INFO("SPI %016llx: peer certificate not trusted: %s",
+    IKE_LOG_INFO("SPI %016llx: IKE_AUTH refused (AUTHENTICATION_FAILED): cert chain: "
+                 "peer certificate not trusted: %s",
                  (unsigned long long)sa->spi_r, why);
     goto done;
   }
   if (ike_cert_id_match(certs[0], idi->type, idi->data, idi->len) != 0) {
-    IKE_LOG_INFO("SPI %016llx: IDi (%s) is not in the peer certificate",
+    IKE_LOG_INFO("SPI %016llx: IKE_AUTH refused (AUTHENTICATION_FAILED): ID mismatch: "
+                 "IDi (%s) is not in the peer certificate",
                  (unsigned long long)sa->spi_r, ike_id_type_name(idi->type));
     *counter = &e->stats.fail_id;
     goto done;
@@ -68,6 +71,8 @@ int ike_auth_cert_verify(ike_engine_t *e, ike_sa_t *sa, const ike_chain_t *c,
   uint8_t maced[IKE_MAX_PRF_LEN];
   if (ike_auth_maced_id(sa->suite.prf, sa->keys.sk_pi, sa->keys.p_len, idi->body,
                         idi->body_len, maced) != 0) {
+    IKE_LOG_INFO("SPI %016llx: IKE_AUTH refused (AUTHENTICATION_FAILED): internal error "
+                 "computing MACedIDi", (unsigned long long)sa->spi_r);
     *counter = &e->stats.fail_internal;
     goto done;
   }
@@ -75,7 +80,8 @@ int ike_auth_cert_verify(ike_engine_t *e, ike_sa_t *sa, const ike_chain_t *c,
   size_t lens[3] = {sa->ho->init_req_len, sa->nr_len, ike_prf_len(sa->suite.prf)};
   int vr = ike_cert_verify(certs[0], auth->method, auth->data, auth->len, pieces, lens, 3);
   if (vr != 0) {
-    IKE_LOG_INFO("SPI %016llx: peer AUTH (method %s) refused: %s",
+    IKE_LOG_INFO("SPI %016llx: IKE_AUTH refused (AUTHENTICATION_FAILED): signature: "
+                 "peer AUTH (method %s) does not verify: %s",
                  (unsigned long long)sa->spi_r, ike_auth_method_name(auth->method),
                  ike_strerror(vr));
     *counter = &e->stats.fail_auth;

@@ -54,37 +54,81 @@ static bool ts_intersect(const ike_ts_t *a, const ike_ts_t *b, ike_ts_t *out)
   return memcmp(out->start, out->end, alen) <= 0;
 }
 
-/* Narrow the peer's TSi to its virtual IP (if any) and TSr to our local
- * selectors. Returns false if nothing is left (TS_UNACCEPTABLE). */
-static bool ts_narrow(const ike_engine_t *e, const ike_sa_t *sa,
-                      const ike_ts_pld_t *tsi, const ike_ts_pld_t *tsr,
-                      ike_ts_t *remote, ike_ts_t *local)
+/* A remote-access template hands out inner addresses from a pool (CP,
+ * RFC 7296 2.19); one without a pool is site-to-site style. */
+static bool tmpl_remote_access(const ike_cfg_template_t *t)
 {
-  const ike_cfg_template_t *t = ike_sa_tmpl(e, sa);
-  ike_ts_t want_i;
-  bool got = false;
-  if (sa->vip4 != 0 || sa->has_vip6) {
-    /* One selector pair per CHILD SA: the IPv4 address if the peer's TSi
-     * covers it, else the IPv6 one. */
-    for (int fam = 0; fam < 2 && !got; fam++) {
-      memset(&want_i, 0, sizeof want_i);
-      want_i.end_port = 0xFFFF;
-      if (fam == 0 && sa->vip4 != 0) {
-        want_i.type = IKE_TS_IPV4_ADDR_RANGE;
-        uint32_t v = htonl(sa->vip4);
-        memcpy(want_i.start, &v, 4);
-        memcpy(want_i.end, &v, 4);
-      } else if (fam == 1 && sa->has_vip6) {
-        want_i.type = IKE_TS_IPV6_ADDR_RANGE;
-        memcpy(want_i.start, sa->vip6, 16);
-        memcpy(want_i.end, sa->vip6, 16);
-      } else {
+  return t->pool4 != IKE_CFG_NONE || t->pool6 != IKE_CFG_NONE;
+}
+
+/* The assigned virtual IP of one family as a single-address selector. */
+static bool vip_ts(const ike_sa_t *sa, uint8_t type, ike_ts_t *out)
+{
+  memset(out, 0, sizeof *out);
+  out->type = type;
+  out->end_port = 0xFFFF;
+  if (type == IKE_TS_IPV4_ADDR_RANGE && sa->vip4 != 0) {
+    uint32_t v = htonl(sa->vip4);
+    memcpy(out->start, &v, 4);
+    memcpy(out->end, &v, 4);
+    return true;
+  }
+  if (type == IKE_TS_IPV6_ADDR_RANGE && sa->has_vip6) {
+    memcpy(out->start, sa->vip6, 16);
+    memcpy(out->end, sa->vip6, 16);
+    return true;
+  }
+  return false;
+}
+
+/* TSi of a remote-access client: always exactly its assigned virtual IP
+ * (DESIGN.md "Security rules"). The address part of the peer's proposal is
+ * not trusted and not required to contain the VIP: clients propose
+ * 0.0.0.0/0, a range, or (libreswan) their own outer address before they
+ * know the VIP (RFC 7296 2.19 lets the responder pick the addresses); only
+ * its protocol and ports narrow the selector. One selector pair per CHILD
+ * SA: the IPv4 address if the peer proposed an IPv4 selector, else IPv6. */
+static bool tsi_narrow_vip(const ike_sa_t *sa, const ike_ts_pld_t *tsi, ike_ts_t *remote)
+{
+  static const uint8_t types[2] = {IKE_TS_IPV4_ADDR_RANGE, IKE_TS_IPV6_ADDR_RANGE};
+  for (int f = 0; f < 2; f++) {
+    ike_ts_t want;
+    if (!vip_ts(sa, types[f], &want)) {
+      continue;
+    }
+    for (unsigned i = 0; i < tsi->n; i++) {
+      ike_ts_t cand = tsi->ts[i];
+      if (cand.type != want.type) {
         continue;
       }
-      for (unsigned i = 0; i < tsi->n && !got; i++) {
-        got = ts_intersect(&tsi->ts[i], &want_i, remote);
+      memcpy(cand.start, want.start, sizeof cand.start);
+      memcpy(cand.end, want.end, sizeof cand.end);
+      if (ts_intersect(&cand, &want, remote)) {
+        return true;
       }
     }
+  }
+  return false;
+}
+
+/* Narrow the peer's TSi (remote-access: to its virtual IP, see above;
+ * site-to-site: its first address-range selector, no remote selectors are
+ * configured) and TSr to our local selectors (RFC 7296 2.9). Returns 0, or
+ * the notify that refuses the CHILD SA: FAILED_CP_REQUIRED when a
+ * remote-access client has no virtual IP in IKE_AUTH (3.10.1: it sent no
+ * CP request; its TSi must never become its inner address), else
+ * TS_UNACCEPTABLE. */
+static int ts_narrow(const ike_engine_t *e, const ike_sa_t *sa, bool ike_auth,
+                     const ike_ts_pld_t *tsi, const ike_ts_pld_t *tsr,
+                     ike_ts_t *remote, ike_ts_t *local)
+{
+  const ike_cfg_template_t *t = ike_sa_tmpl(e, sa);
+  bool got = false;
+  if (tmpl_remote_access(t)) {
+    if (sa->vip4 == 0 && !sa->has_vip6) {
+      return ike_auth ? IKE_N_FAILED_CP_REQUIRED : IKE_N_TS_UNACCEPTABLE;
+    }
+    got = tsi_narrow_vip(sa, tsi, remote);
   } else {
     for (unsigned i = 0; i < tsi->n && !got; i++) {
       if (tsi->ts[i].type == IKE_TS_IPV4_ADDR_RANGE ||
@@ -95,7 +139,7 @@ static bool ts_narrow(const ike_engine_t *e, const ike_sa_t *sa,
     }
   }
   if (!got) {
-    return false;
+    return IKE_N_TS_UNACCEPTABLE;
   }
   static const ike_cfg_prefix_t any4 = {.family = AF_INET, .plen = 0};
   static const ike_cfg_prefix_t any6 = {.family = AF_INET6, .plen = 0};
@@ -112,11 +156,93 @@ static bool ts_narrow(const ike_engine_t *e, const ike_sa_t *sa,
       ts_from_prefix(&loc[j], &ours);
       /* Only selectors of the same family as the peer's side make a pair. */
       if (ours.type == remote->type && ts_intersect(&tsr->ts[i], &ours, local)) {
-        return true;
+        return 0;
       }
     }
   }
-  return false;
+  return IKE_N_TS_UNACCEPTABLE;
+}
+
+/* Append one selector as text ("10.0.0.1-10.0.0.9", with " proto P ports
+ * A-B" when not any) to buf at *off. */
+static void ts_text(const ike_ts_t *ts, char *buf, size_t cap, size_t *off)
+{
+  char a[INET6_ADDRSTRLEN] = "?", b[INET6_ADDRSTRLEN] = "?";
+  int af = ts->type == IKE_TS_IPV4_ADDR_RANGE ? AF_INET : AF_INET6;
+  int n;
+  if (ts->type == IKE_TS_IPV4_ADDR_RANGE || ts->type == IKE_TS_IPV6_ADDR_RANGE) {
+    inet_ntop(af, ts->start, a, sizeof a);
+    inet_ntop(af, ts->end, b, sizeof b);
+    n = snprintf(buf + *off, cap - *off, "%s%s-%s", *off ? ", " : "", a, b);
+  } else {
+    n = snprintf(buf + *off, cap - *off, "%stype %u", *off ? ", " : "", ts->type);
+  }
+  if (n > 0 && (ts->ip_proto != 0 || ts->start_port != 0 || ts->end_port != 0xFFFF)) {
+    size_t o = *off + (size_t)n < cap ? *off + (size_t)n : cap - 1;
+    int m = snprintf(buf + o, cap - o, " proto %u ports %u-%u", ts->ip_proto,
+                     ts->start_port, ts->end_port);
+    n += m > 0 ? m : 0;
+  }
+  if (n > 0) {
+    *off = *off + (size_t)n < cap ? *off + (size_t)n : cap - 1;
+  }
+}
+
+static void ts_list_text(const ike_ts_pld_t *p, char *buf, size_t cap)
+{
+  size_t off = 0;
+  buf[0] = '\0';
+  for (unsigned i = 0; i < p->n && i < 4; i++) {
+    ts_text(&p->ts[i], buf, cap, &off);
+  }
+  if (p->n > 4) {
+    snprintf(buf + off, cap - off, " (+%u more)", p->n - 4u);
+  } else if (p->n == 0) {
+    snprintf(buf, cap, "none");
+  }
+}
+
+/* Say why a CHILD SA was refused (one INFO line): what the peer proposed
+ * against what the template allows. Selectors are not secret. */
+static void ts_log_refusal(const ike_engine_t *e, const ike_sa_t *sa, int err,
+                           const ike_ts_pld_t *tsi, const ike_ts_pld_t *tsr)
+{
+  if (!IKE_LOG_ON(IKE_LOG_LVL_INFO)) {
+    return;
+  }
+  const ike_cfg_template_t *t = ike_sa_tmpl(e, sa);
+  char pi[256], pr[256], ai[96], ar[256];
+  ike_ts_t v;
+  size_t off = 0;
+  ts_list_text(tsi, pi, sizeof pi);
+  ts_list_text(tsr, pr, sizeof pr);
+  if (!tmpl_remote_access(t)) {
+    snprintf(ai, sizeof ai, "any (no address pool)");
+  } else if (sa->vip4 == 0 && !sa->has_vip6) {
+    snprintf(ai, sizeof ai, "none (no virtual IP assigned: no CP request)");
+  } else {
+    ai[0] = '\0';
+    if (vip_ts(sa, IKE_TS_IPV4_ADDR_RANGE, &v)) {
+      ts_text(&v, ai, sizeof ai, &off);
+    }
+    if (vip_ts(sa, IKE_TS_IPV6_ADDR_RANGE, &v)) {
+      ts_text(&v, ai, sizeof ai, &off);
+    }
+    snprintf(ai + off, sizeof ai - off, " (virtual IP)");
+  }
+  off = 0;
+  ar[0] = '\0';
+  for (unsigned j = 0; j < t->n_local_ts; j++) {
+    ts_from_prefix(&t->local_ts[j], &v);
+    ts_text(&v, ar, sizeof ar, &off);
+  }
+  if (t->n_local_ts == 0) {
+    snprintf(ar, sizeof ar, "any");
+  }
+  IKE_LOG_INFO("SPI %016llx: CHILD SA refused (%s): proposed TSi [%s] TSr [%s]; "
+               "template %s allows TSi [%s] TSr [%s]",
+               (unsigned long long)sa->spi_r, ike_notify_name((uint16_t)err), pi, pr,
+               t->name, ai, ar);
 }
 
 /* The ipsecmgr view of one CHILD SA. */
@@ -146,6 +272,11 @@ static void child_prog_fill(const ike_engine_t *e, const ike_sa_t *sa,
   p.life_soft_packets = p.life_hard_packets - p.life_hard_packets / 10;
   p.life_hard_s = t->child_lifetime_s;
   p.life_soft_s = p.life_hard_s - p.life_hard_s / 10;
+  /* The inner address ipsecmgr routes to this client: only ever the one the
+   * gateway assigned, never one from a traffic selector. */
+  p.vip4 = sa->vip4;
+  memcpy(p.vip6, sa->vip6, sizeof p.vip6);
+  p.has_vip6 = sa->has_vip6;
   *out = p;
   ike_wipe(&p, sizeof p);
 }
@@ -245,9 +376,14 @@ int ike_child_create(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx, ike_tx_t *tx,
     return IKE_N_NO_ADDITIONAL_SAS;
   }
   memset(c, 0, sizeof *c);
-  if (!ts_narrow(e, sa, &tsi, &tsr, &c->ts_remote, &c->ts_local)) {
-    IKE_STAT(e, fail_ts_unacceptable);
-    return IKE_N_TS_UNACCEPTABLE;
+  int ts_err = ts_narrow(e, sa, rx->h.exchange == IKE_EXCH_IKE_AUTH, &tsi, &tsr,
+                         &c->ts_remote, &c->ts_local);
+  if (ts_err != 0) {
+    if (ts_err == IKE_N_TS_UNACCEPTABLE) {
+      IKE_STAT(e, fail_ts_unacceptable);
+    }
+    ts_log_refusal(e, sa, ts_err, &tsi, &tsr);
+    return ts_err;
   }
   c->suite = ch.suite;
   c->spi_out = (uint32_t)ch.spi[0] << 24 | (uint32_t)ch.spi[1] << 16 |
@@ -439,6 +575,14 @@ static void rekey_ike(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx, const ccs_req
   ike_timer_schedule(e, sa);
   IKE_LOG_INFO("SPI %016llx: rekeyed to SPI %016llx", (unsigned long long)sa->spi_r,
                (unsigned long long)nsa->spi_r);
+  /* Name the new owner to ipsecmgr: an identical SaAdd keeps the installed
+   * SAs and only updates their IKE SPI, which is what ipsecmgr checks when a
+   * later CHILD rekey claims the same virtual IP. */
+  for (int i = 0; i < IKE_MAX_CHILD; i++) {
+    if (nsa->child[i].used) {
+      ike_child_program(e, nsa, &nsa->child[i]);
+    }
+  }
 }
 
 void ike_task_child_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -343,4 +344,49 @@ void hx_dump(const hx_t *hx)
             ike_client_state_name(ci->state), ci->error, (unsigned long long)ci->sent,
             (unsigned long long)ci->rcvd, (unsigned long long)ci->dropped);
   }
+}
+
+void hx_init_conf(hx_t *hx, const char *conf)
+{
+  static const ike_engine_ops_t ops = {gw_send, gw_child_add, gw_child_update,
+                                       gw_child_del};
+  char err[256];
+  hx_init(hx, NULL);
+  ike_engine_free(hx->gw);
+  hx->gw = NULL;
+  ike_config_init(&hx->cfg);
+  if (ike_config_parse_buf("test.conf", conf, strlen(conf), &hx->cfg, err, sizeof err) != 0) {
+    fail_msg("config: %s", err);
+  }
+  assert_int_equal(ike_engine_new(HX_SLOT, &hx->cfg, &ops, hx, &hx->gw), 0);
+}
+
+ike_ts_t hx_ts4(const char *start, const char *end)
+{
+  ike_ts_t ts;
+  memset(&ts, 0, sizeof ts);
+  ts.type = IKE_TS_IPV4_ADDR_RANGE;
+  ts.end_port = 0xFFFF;
+  assert_int_equal(inet_pton(AF_INET, start, ts.start), 1);
+  assert_int_equal(inet_pton(AF_INET, end, ts.end), 1);
+  return ts;
+}
+
+size_t hx_capture_log(void (*fn)(void *arg), void *arg, char *out, size_t cap)
+{
+  FILE *tmp = tmpfile();
+  assert_non_null(tmp);
+  fflush(stderr);
+  int saved = dup(STDERR_FILENO);
+  assert_true(saved >= 0);
+  assert_true(dup2(fileno(tmp), STDERR_FILENO) >= 0);
+  fn(arg);
+  fflush(stderr);
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  rewind(tmp);
+  size_t n = fread(out, 1, cap - 1, tmp);
+  out[n] = '\0';
+  fclose(tmp);
+  return n;
 }

@@ -116,4 +116,13 @@ bool hx_path_eq(const ike_path_t *a, const ike_path_t *b);
 /* Print the non-zero gateway counters and the client state to stderr. */
 void hx_dump(const hx_t *hx);
 
+/* Like hx_init, but the gateway runs the whole config text conf (e.g. a
+ * template without an address pool). */
+void hx_init_conf(hx_t *hx, const char *conf);
+/* A single-range IPv4 selector start..end, any protocol and port. */
+ike_ts_t hx_ts4(const char *start, const char *end);
+/* Run fn with stderr (the log) going to a temporary file; the text it wrote
+ * in out (NUL-terminated, truncated to cap). */
+size_t hx_capture_log(void (*fn)(void *arg), void *arg, char *out, size_t cap);
+
 #endif /* ENGINE_HARNESS_H */

@@ -232,9 +232,12 @@ static void rekey_ike(void **state)
   assert_int_not_equal(new_r, old_r);
   assert_int_equal(ike_slot_of_spi(new_r), HX_SLOT);
   assert_int_equal(ike_slot_of_spi(new_r), ike_slot_of_spi(old_r));
-  /* Children, address and MOBIKE carried over; nothing removed. */
+  /* Children, address and MOBIKE carried over; nothing removed. The CHILD SA
+   * is named to ipsecmgr again under the new IKE SPI (same SPIs and keys). */
   assert_int_equal(hx->n_del, 0);
-  assert_int_equal(hx->n_add, 1);
+  assert_int_equal(hx->n_add, 2);
+  assert_int_equal(hx->add[1].ike_spi, new_r);
+  assert_int_equal(hx->add[1].spi_in, hx->add[0].spi_in);
   assert_int_equal(hx_st(hx)->ike_sa_current, 1);
   assert_int_equal(hx_st(hx)->child_sa_current, 1);
   sa_view_t v = {0};
