@@ -43,6 +43,9 @@ typedef struct ike_child_prog {
   uint64_t life_soft_bytes, life_hard_bytes;     /* 0 = none */
   uint64_t life_soft_packets, life_hard_packets; /* 0 = none */
   uint64_t life_soft_s, life_hard_s;             /* 0 = none */
+  uint32_t vip4;                  /* the peer's assigned virtual IPv4 (host order), 0 = none */
+  uint8_t vip6[16];               /* its assigned virtual IPv6 if has_vip6 */
+  bool has_vip6;
 } ike_child_prog_t;
 
 /* What the engine asks of the outside world. */
