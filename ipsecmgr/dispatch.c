@@ -59,6 +59,7 @@ typedef struct ipm_meta {
   uint64_t pend;           /* out: end being committed */
   uint64_t renewed_s;      /* time of the last committed renewal */
   uint8_t pol;             /* the CHILD SA's policies are installed (set on both SAs) */
+  uint8_t no_rebind;       /* MOBIKE SA: never follow ESP to a new source (RFC 4555 3.5) */
   uint8_t has_pfx;         /* lts/rtsp below are usable prefixes */
   ipm_be_prefix_t lts, rtsp; /* first local / remote selector as prefixes (policies) */
   ipm_range_t rts[IPM_MAX_TS];
@@ -730,6 +731,7 @@ static int ipm_add_prepare(ipm_t *m, const Ikegw__Ipsec__SaAdd *a, ipm_add_ctx_t
   mt->spi = id->spi;
   mt->child_in_spi = cin;
   mt->ike_spi = a->ike_spi;
+  mt->no_rebind = a->no_rebind;
   mt->created_s = a->created_at != 0 ? a->created_at : now;
   if (a->lifetime != NULL) {
     mt->soft_s = a->lifetime->soft_seconds ? mt->created_s + a->lifetime->soft_seconds : 0;
@@ -1363,6 +1365,12 @@ void ipm_tun_in(ipm_t *m, const uint8_t *pkt, size_t len)
   esp_sa_t *sa = esp_table_route(m->tab, pkt, len);
   if (sa == NULL) {
     m->c.tun_no_sa++;
+  if (m->meta[in->id].no_rebind) {
+    /* A MOBIKE SA moves only by UPDATE_SA_ADDRESSES, after the return
+     * routability check: ESP alone must not move it (RFC 4555 3.5). */
+    m->c.esp_rebind_refused++;
+    return;
+  }
     return;
   }
   size_t olen = 0;

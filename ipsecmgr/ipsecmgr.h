@@ -38,7 +38,9 @@
  * `esp_nat_rebind`. The sessmgr is not told (the ipsec channel has no message
  * for it); the IKE side follows by itself on its next IKE packet from the new
  * address (demux routes by SPI). Plain ESP (no UDP) SAs never move this way:
- * without NAT the address only changes by MOBIKE.
+ * without NAT the address only changes by MOBIKE. Nor do SAs added with
+ * SaAdd.no_rebind (CHILD SAs of MOBIKE SAs, RFC 4555 3.5): their ESP from a
+ * new source is decapsulated but the SA stays (counted `esp_rebind_refused`).
  */
 #ifndef IPM_IPSECMGR_H
 #define IPM_IPSECMGR_H
@@ -116,6 +118,7 @@ typedef struct ipm_cfg {
   X(esp_rx_dropped, "ESP packets dropped by the ESP layer (causes per SA)")           \
   X(esp_ts_mismatch, "decapsulated packets whose inner source is outside the SA's selectors") \
   X(esp_nat_rebind, "NAT rebinding followed (authenticated ESP from a new address/port)") \
+  X(esp_rebind_refused, "ESP of a MOBIKE SA from a new address/port: not followed (RFC 4555 3.5)") \
   X(tun_rx, "packets read from the TUN")                                              \
   X(tun_no_sa, "TUN packets with no outbound SA for their destination")               \
   X(tun_encap_failed, "TUN packets the ESP layer refused (causes per SA)")            \

@@ -114,6 +114,7 @@ static void send_sa_add(sessmgr_t *sm, const ike_child_prog_t *c, bool in, bool 
   life.hard_seconds = c->life_hard_s;
   add.lifetime = &life;
   add.resync = resync;
+  add.no_rebind = c->no_rebind; /* MOBIKE SA: no NAT rebinding (RFC 4555 3.5) */
   env.id = ++sm->req_id;
   env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_SA_ADD;
   env.sa_add = &add;

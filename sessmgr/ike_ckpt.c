@@ -81,6 +81,7 @@ typedef struct enc_ctx {
   Ikegw__Types__TrafficSelector ts[IKE_MAX_CHILD][2], *tsp[IKE_MAX_CHILD][2];
   char ts_str[IKE_MAX_CHILD][4][ADDR_LEN];
   char local[ADDR_LEN], peer[ADDR_LEN], vip[2][ADDR_LEN];
+  char esp_local[ADDR_LEN], esp_peer[ADDR_LEN]; /* CHILD SAs held back (esp_hold) */
   char *vipp[2];
 } enc_ctx_t;
 
@@ -154,6 +155,20 @@ static void enc_children(enc_ctx_t *c, const ike_sa_t *sa, int64_t off)
   c->r.children = c->childp;
 }
 
+/* CHILD SAs held on their last verified path during a COOKIE2 check. */
+static void enc_esp_hold(enc_ctx_t *c, const ike_sa_t *sa)
+{
+  if (!sa->esp_hold) {
+    return;
+  }
+  c->r.esp_hold = true;
+  c->r.esp_local_port = ike_addr_str(&sa->esp_path.local, c->esp_local, sizeof c->esp_local);
+  c->r.esp_local_addr = c->esp_local;
+  c->r.esp_peer_port = ike_addr_str(&sa->esp_path.peer, c->esp_peer, sizeof c->esp_peer);
+  c->r.esp_peer_addr = c->esp_peer;
+  c->r.esp_natt = sa->esp_natt;
+}
+
 static void enc_fields(enc_ctx_t *c, const ike_engine_t *e, const ike_sa_t *sa,
                        int64_t off)
 {
@@ -211,6 +226,7 @@ static void enc_fields(enc_ctx_t *c, const ike_engine_t *e, const ike_sa_t *sa,
   r->mobike_updates = sa->mobike_updates;
   r->mobike_last_msg_id = sa->mobike_last_id;
   r->peer_sig_hashes = sa->peer_sig_hashes;
+  enc_esp_hold(c, sa);
   enc_children(c, sa, off);
 }
 
@@ -438,6 +454,27 @@ static int dec_vips(const Ikegw__Ckpt__IkeSaRecord *r, ike_sa_t *sa)
   return 0;
 }
 
+/* The held CHILD SA path of a COOKIE2 check in progress: a MOBIKE SA's,
+ * of the IKE path's family. */
+static int dec_esp_hold(const Ikegw__Ckpt__IkeSaRecord *r, ike_sa_t *sa)
+{
+  sa->esp_hold = false;
+  if (!r->esp_hold) {
+    return 0;
+  }
+  if (!r->mobike || r->esp_local_port > 0xFFFF ||
+      r->esp_peer_port > 0xFFFF ||
+      ike_addr_parse(r->esp_local_addr, r->esp_local_port, &sa->esp_path.local) != 0 ||
+      ike_addr_parse(r->esp_peer_addr, r->esp_peer_port, &sa->esp_path.peer) != 0 ||
+      sa->esp_path.local.ss_family != sa->path.local.ss_family ||
+      sa->esp_path.peer.ss_family != sa->path.peer.ss_family) {
+    return -IKE_E_BAD_SYNTAX;
+  }
+  sa->esp_hold = true;
+  sa->esp_natt = r->esp_natt;
+  return 0;
+}
+
 /* Identity, template, addresses and flags. */
 static int dec_peer(const ike_engine_t *e, const Ikegw__Ckpt__IkeSaRecord *r,
                     ike_sa_t *sa)
@@ -479,6 +516,9 @@ static int dec_peer(const ike_engine_t *e, const Ikegw__Ckpt__IkeSaRecord *r,
   sa->rrc_pending = r->rr_state == 1;
   sa->mobike_updates = r->mobike_updates;
   sa->mobike_last_id = r->mobike_last_msg_id;
+  if (dec_esp_hold(r, sa) != 0) {
+    return -IKE_E_BAD_SYNTAX;
+  }
   return dec_vips(r, sa);
 }
 

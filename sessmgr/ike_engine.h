@@ -43,6 +43,8 @@ typedef struct ike_child_prog {
   uint64_t life_soft_bytes, life_hard_bytes;     /* 0 = none */
   uint64_t life_soft_packets, life_hard_packets; /* 0 = none */
   uint64_t life_soft_s, life_hard_s;             /* 0 = none */
+  bool no_rebind;                 /* CHILD SA of a MOBIKE SA: ESP from a new source never
+                                     moves it (RFC 4555 3.5); only UPDATE_SA_ADDRESSES does */
   uint32_t vip4;                  /* the peer's assigned virtual IPv4 (host order), 0 = none */
   uint8_t vip6[16];               /* its assigned virtual IPv6 if has_vip6 */
   bool has_vip6;

@@ -262,8 +262,8 @@ static void child_prog_fill(const ike_engine_t *e, const ike_sa_t *sa,
   memcpy(p.ak_out, c->ak_out, sizeof p.ak_out);
   p.ek_len = c->ek_len;
   p.ak_len = c->ak_len;
-  p.path = sa->path;
-  p.encap = sa->natt;
+  ike_task_mobike_esp_path(sa, &p.path, &p.encap); /* held back during a COOKIE2 check */
+  p.no_rebind = sa->mobike; /* RFC 4555 3.5: no NAT rebinding for MOBIKE SAs */
   p.ts_local = c->ts_local;
   p.ts_remote = c->ts_remote;
   p.life_hard_bytes = t->child_lifetime_kb * 1024u;

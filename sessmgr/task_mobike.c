@@ -66,29 +66,68 @@ static bool address_ok(const ike_engine_t *e, const ike_sa_t *sa,
   return !ike_config_mobike_denied(ike_sa_tmpl(e, sa), to->ss_family, a);
 }
 
-/* Move the SA and its CHILD SAs to the request's path. */
+/* Re-path every CHILD SA of sa in the datapath. */
+static void children_update(ike_engine_t *e, const ike_sa_t *sa, const ike_path_t *path,
+                            bool encap)
+{
+  for (int i = 0; i < IKE_MAX_CHILD; i++) {
+    const ike_child_t *c = &sa->child[i];
+    if (c->used) {
+      e->ops.child_update(e->ctx, c->spi_in, c->spi_out, path, encap);
+    }
+  }
+}
+
+/* Move the SA to the request's path. The CHILD SAs follow at once, or, when
+ * a return routability check comes (hold), only once it passed: until then
+ * ESP must not go to an address nobody has shown to receive at (RFC 4555
+ * 3.5, 5.2), while IKE answers on the new path. */
 static void apply_update(ike_engine_t *e, ike_sa_t *sa, const ike_rx_t *rx,
-                         bool nat_peer, bool nat_local)
+                         bool nat_peer, bool nat_local, bool hold)
 {
   bool was_encap = sa->natt;
+  if (hold && !sa->esp_hold) {
+    /* The CHILD SAs stay where they are: the last verified path. */
+    sa->esp_hold = true;
+    sa->esp_path = sa->path;
+    sa->esp_natt = sa->natt;
+  }
   sa->path = *rx->path;
   sa->natt = rx->natt;
   sa->nat_peer = nat_peer;
   sa->nat_local = nat_local;
   sa->mobike_last_id = rx->h.msg_id;
   sa->mobike_updates++;
-  for (int i = 0; i < IKE_MAX_CHILD; i++) {
-    ike_child_t *c = &sa->child[i];
-    if (c->used) {
-      e->ops.child_update(e->ctx, c->spi_in, c->spi_out, &sa->path, sa->natt);
-    }
+  if (!sa->esp_hold) {
+    children_update(e, sa, &sa->path, sa->natt);
   }
   IKE_STAT(e, mobike_update_applied);
   if (was_encap != sa->natt) {
     IKE_STAT(e, mobike_nat_changed);
   }
-  IKE_LOG_INFO("SPI %016llx: MOBIKE update applied (NAT peer %d local %d)",
-               (unsigned long long)sa->spi_r, nat_peer, nat_local);
+  IKE_LOG_INFO("SPI %016llx: MOBIKE update applied (NAT peer %d local %d)%s",
+               (unsigned long long)sa->spi_r, nat_peer, nat_local,
+               sa->esp_hold ? ", CHILD SAs wait for the COOKIE2 check" : "");
+}
+
+void ike_task_mobike_esp_path(const ike_sa_t *sa, ike_path_t *path, bool *encap)
+{
+  *path = sa->esp_hold ? sa->esp_path : sa->path;
+  *encap = sa->esp_hold ? sa->esp_natt : sa->natt;
+}
+
+/* The check passed: the CHILD SAs join the IKE SA on its path, unless a
+ * newer update came meanwhile (its own check, pending, moves them). */
+static void release_children(ike_engine_t *e, ike_sa_t *sa)
+{
+  if (!sa->esp_hold || sa->rrc_pending) {
+    return;
+  }
+  sa->esp_hold = false;
+  children_update(e, sa, &sa->path, sa->natt);
+  ike_sa_mark_dirty(e, sa);
+  IKE_LOG_INFO("SPI %016llx: return routability passed, CHILD SAs moved",
+               (unsigned long long)sa->spi_r);
 }
 
 bool ike_task_mobike_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx, ike_tx_t *tx,
@@ -134,10 +173,10 @@ bool ike_task_mobike_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx, ike_tx_t *tx
     ike_stats_notify(&e->stats, IKE_N_UNEXPECTED_NAT_DETECTED, 1);
     return false;
   }
-  apply_update(e, sa, rx, nat_peer, nat_local);
+  *rrc = ike_sa_tmpl(e, sa)->mobike_cookie_challenge != 0;
+  apply_update(e, sa, rx, nat_peer, nat_local, *rrc);
   /* Our NAT_DETECTION payloads let the peer recompute its side (3.5). */
   ike_natd_put(&tx->mb, sa->spi_i, sa->spi_r, rx->path);
-  *rrc = ike_sa_tmpl(e, sa)->mobike_cookie_challenge != 0;
   return true;
 }
 
@@ -159,25 +198,40 @@ void ike_task_mobike_check(ike_engine_t *e, ike_sa_t *sa)
   }
 }
 
-/* Check the echo of our COOKIE2. Returns false if the session must go. */
+/* Check the echo of our COOKIE2 (RFC 4555 3.8): the same value back passes
+ * and lets the CHILD SAs move; another value, or none, fails. Returns false
+ * if the session must go (the seed: deleted on an invalid response). */
 bool ike_task_mobike_check_done(ike_engine_t *e, ike_sa_t *sa, const ike_rx_t *rx)
 {
+  bool found = false;
   for (unsigned i = 0; i < rx->chain.n; i++) {
     ike_notify_pld_t n;
     if (rx->chain.pld[i].type == IKE_PLD_NOTIFY &&
         ike_pld_notify(&rx->chain.pld[i], &n) == 0 && n.type == IKE_N_COOKIE2) {
+      /* The peer's echo is a COOKIE2 received too (the seed's
+       * "COOKIE2" / ikev2-notifrecv-cookie2 count any exchange). */
+      ike_stats_notify(&e->stats, IKE_N_COOKIE2, 0);
       IKE_STAT(e, mobike_cookie2_rcvd);
+      found = true;
       if (n.len == sizeof sa->cookie2 &&
           CRYPTO_memcmp(n.data, sa->cookie2, sizeof sa->cookie2) == 0) {
         IKE_STAT(e, mobike_cookie2_match);
         IKE_STAT(e, mobike_rrc_passed);
+        release_children(e, sa);
         return true;
       }
       break;
     }
   }
-  IKE_STAT(e, mobike_cookie2_mismatch);
   IKE_STAT(e, mobike_rrc_failed);
+  if (!found) {
+    /* No echo at all is no mismatch: a failed check of its own. */
+    IKE_STAT(e, mobike_cookie2_missing);
+    IKE_LOG_INFO("SPI %016llx: response without COOKIE2, deleting the session",
+                 (unsigned long long)sa->spi_r);
+    return false;
+  }
+  IKE_STAT(e, mobike_cookie2_mismatch);
   IKE_LOG_INFO("SPI %016llx: COOKIE2 mismatch, deleting the session",
                (unsigned long long)sa->spi_r);
   return false;

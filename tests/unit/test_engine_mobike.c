@@ -253,7 +253,8 @@ static void challenge(hx_t *hx, const ike_path_t *b)
   /* INFORMATIONAL { N(UPDATE_SA_ADDRESSES), N(NAT_DETECTION_*) } --> */
   assert_int_equal(ike_client_move(hx->cl, b, &NATT), 0);
   assert_true(hx_step_gw(hx));
-  assert_int_equal(hx->n_upd, 1);
+  /* The IKE SA moved, its CHILD SAs wait for the check (RFC 4555 3.5, 5.2). */
+  assert_int_equal(hx->n_upd, 0);
   /* <-- response, then <-- INFORMATIONAL { N(COOKIE2) } to the new address */
   const hx_pkt_t *req = hx_gw_sent(hx, -1);
   hx_decode(hx, req, &m);
@@ -281,11 +282,16 @@ static void rrc_pass(void **state)
   assert_int_equal(hx_st(hx)->mobike_cookie2_mismatch, 0);
   assert_int_equal(ike_engine_sa_count(hx->gw), 1);
   assert_int_equal(hx->n_del, 0);
+  /* Now, and only now, the CHILD SA moves to B. */
+  assert_int_equal(hx->n_upd, 1);
+  ike_path_t want = gw_view(&b);
+  assert_true(hx_path_eq(&hx->upd[0].path, &want));
   /* Two checks never share a value. */
   ike_path_t c = hx_path("127.0.3.3", 4500);
   assert_int_equal(ike_client_move(hx->cl, &c, &NATT), 0);
   hx_run(hx);
   assert_int_equal(hx_st(hx)->mobike_rrc_passed, 2);
+  assert_int_equal(hx->n_upd, 2);
 }
 
 static void rrc_mismatch(void **state)
@@ -303,6 +309,7 @@ static void rrc_mismatch(void **state)
   assert_int_equal(ike_engine_sa_count(hx->gw), 0);
   assert_int_equal(hx->n_del, 1);
   assert_int_equal(hx->del[0].spi_in, hx_ci(hx)->child[0].spi_out);
+  assert_int_equal(hx->n_upd, 0); /* ESP never went to the unverified address */
 }
 
 static void rrc_timeout(void **state)
@@ -322,6 +329,7 @@ static void rrc_timeout(void **state)
   assert_int_equal(hx_st(hx)->mobike_rrc_passed, 0);
   assert_int_equal(ike_engine_sa_count(hx->gw), 0);
   assert_int_equal(hx->n_del, 1);
+  assert_int_equal(hx->n_upd, 0);
 }
 
 static void no_nats_allowed(void **state)
@@ -490,7 +498,7 @@ static void update_during_gateway_dpd(void **state)
   assert_int_equal(ike_client_move(hx->cl, &b, &NATT), 0);
   hx_run(hx);
   assert_int_equal(hx_ci(hx)->updates_done, 1);
-  assert_int_equal(hx->n_upd, 1);
+  assert_int_equal(hx->n_upd, 0); /* CHILD SAs wait for the check */
   assert_int_equal(hx_st(hx)->mobike_rrc_started, 0); /* waits for the DPD */
   /* <-- INFORMATIONAL { } (DPD retransmission, now to B) --> answered;
    * <-- INFORMATIONAL { N(COOKIE2) } --> echoed */
@@ -502,6 +510,174 @@ static void update_during_gateway_dpd(void **state)
   assert_int_equal(hx_st(hx)->mobike_rrc_passed, 1);
   assert_int_equal(ike_engine_sa_count(hx->gw), 1);
   assert_int_equal(hx->n_del, 0);
+  assert_int_equal(hx->n_upd, 1);
+}
+
+/* --- issue 12 item 5: the return routability check runs before ESP moves --- */
+
+typedef struct child_view {
+  unsigned n;
+  ike_child_prog_t c;
+} child_view_t;
+
+static void view_child(void *arg, const ike_child_prog_t *c)
+{
+  child_view_t *v = arg;
+  v->n++;
+  v->c = *c;
+}
+
+static child_view_t gw_child(const hx_t *hx)
+{
+  child_view_t v;
+  memset(&v, 0, sizeof v);
+  ike_engine_foreach_child(hx->gw, view_child, &v);
+  return v;
+}
+
+/* With cookie-challenge, UPDATE_SA_ADDRESSES moves the IKE SA at once but no
+ * child_update is issued until the COOKIE2 echo came back; then exactly one,
+ * to the new path. A CHILD SA replayed meanwhile stays on the old path. */
+static void rrc_children_wait_for_echo(void **state)
+{
+  hx_t *hx = *state;
+  up(hx, MOBIKE_RRC);
+  ike_path_t a = hx_ci(hx)->path, b = hx_path("127.0.2.2", 4500);
+  ike_path_t old = gw_view(&a), want = gw_view(&b);
+  /* The gateway's CHILD SAs of a MOBIKE SA never rebind on ESP (item 6). */
+  assert_true(hx->add[0].no_rebind);
+  /* INFORMATIONAL { N(UPDATE_SA_ADDRESSES), N(NAT_DETECTION_*) } --> from B */
+  assert_int_equal(ike_client_move(hx->cl, &b, &NATT), 0);
+  assert_true(hx_step_gw(hx));
+  assert_true(gw_path_is(hx, &want)); /* IKE answers on the new path */
+  assert_int_equal(hx->n_upd, 0);
+  child_view_t v = gw_child(hx);
+  assert_int_equal(v.n, 1);
+  assert_true(hx_path_eq(&v.c.path, &old)); /* a replay keeps ESP where it was */
+  assert_true(v.c.no_rebind);
+  /* <-- response, <-- INFORMATIONAL { N(COOKIE2) } reach the client; nothing
+   * comes back yet: still no move. */
+  assert_true(hx_step_cl(hx));
+  assert_int_equal(hx->n_upd, 0);
+  assert_true(hx_step_cl(hx));
+  assert_int_equal(hx->n_upd, 0);
+  /* INFORMATIONAL { N(COOKIE2) (echo) } --> : exactly one move, to B */
+  assert_true(hx_step_gw(hx));
+  assert_int_equal(hx_st(hx)->mobike_rrc_passed, 1);
+  assert_int_equal(hx->n_upd, 1);
+  assert_true(hx_path_eq(&hx->upd[0].path, &want));
+  assert_true(hx->upd[0].encap);
+  assert_int_equal(hx->upd[0].spi_in, hx_ci(hx)->child[0].spi_out);
+  v = gw_child(hx);
+  assert_true(hx_path_eq(&v.c.path, &want));
+  hx_run(hx);
+  assert_int_equal(hx->n_upd, 1);
+}
+
+/* Seed conformance (item 9): the echo counts as a COOKIE2 received
+ * (ikev2-notifrecv-cookie2), and a response without any COOKIE2 is a
+ * failed check of its own, not a mismatch. */
+static void rrc_echo_counted_as_received(void **state)
+{
+  hx_t *hx = *state;
+  up(hx, MOBIKE_RRC);
+  ike_path_t b = hx_path("127.0.2.2", 4500);
+  challenge(hx, &b);
+  assert_int_equal(hx_st(hx)->notify_rcvd_COOKIE2, 0);
+  hx_run(hx);
+  assert_int_equal(hx_st(hx)->mobike_rrc_passed, 1);
+  assert_int_equal(hx_st(hx)->notify_rcvd_COOKIE2, 1);
+  assert_int_equal(hx_st(hx)->mobike_cookie2_rcvd, 1);
+}
+
+static void rrc_response_without_cookie2(void **state)
+{
+  hx_t *hx = *state;
+  hx_msg_t m;
+  uint8_t pkt[512];
+  size_t len = 0;
+  up(hx, MOBIKE_RRC);
+  ike_client_set_answer(hx->cl, IKE_CLIENT_SILENT);
+  ike_path_t b = hx_path("127.0.2.2", 4500);
+  challenge(hx, &b);
+  hx_decode(hx, hx_gw_sent(hx, -1), &m);
+  hx_run(hx); /* the client takes the update's response, ignores the check */
+  /* <-- INFORMATIONAL { N(COOKIE2) }   INFORMATIONAL { } --> (response, no echo) */
+  assert_int_equal(ike_client_craft(hx->cl, IKE_EXCH_INFORMATIONAL, m.h.msg_id,
+                                    IKE_FLAG_INITIATOR | IKE_FLAG_RESPONSE, IKE_PLD_NONE,
+                                    NULL, 0, pkt, sizeof pkt, &len),
+                   0);
+  hx_inject_gw(hx, &b, true, pkt, len);
+  assert_int_equal(hx_st(hx)->mobike_cookie2_missing, 1);
+  assert_int_equal(hx_st(hx)->mobike_cookie2_mismatch, 0);
+  assert_int_equal(hx_st(hx)->mobike_rrc_failed, 1);
+  assert_int_equal(ike_engine_sa_count(hx->gw), 0);
+  assert_int_equal(hx->n_upd, 0);
+  assert_int_equal(hx->n_del, 1);
+}
+
+/* --- a checkpoint taken while the CHILD SAs wait for the check --- */
+
+static uint8_t ck_rec[65536];
+static size_t ck_len;
+
+static int ck_put(void *arg, uint64_t spi, const uint8_t *rec, size_t len)
+{
+  (void)arg;
+  (void)spi;
+  if (rec != NULL) {
+    assert_true(len <= sizeof ck_rec);
+    memcpy(ck_rec, rec, len);
+    ck_len = len;
+  }
+  return 0;
+}
+
+/* Kill the gateway after the update was checkpointed (its answers are out),
+ * restore a new engine from the record: it still holds the CHILD SAs on the
+ * old path, replays them there, and moves them once the echo comes. */
+static void rrc_hold_survives_checkpoint(void **state)
+{
+  hx_t *hx = *state;
+  hx_init(hx, MOBIKE_RRC);
+  ike_engine_set_checkpointing(hx->gw, true);
+  hx_establish(hx);
+  ike_path_t a = hx_ci(hx)->path, b = hx_path("127.0.2.2", 4500);
+  ike_path_t old = gw_view(&a), want = gw_view(&b);
+  assert_int_equal(ike_client_move(hx->cl, &b, &NATT), 0);
+  assert_true(hx_step_gw(hx));
+  assert_int_equal(hx->n_upd, 0);
+  ck_len = 0;
+  assert_int_equal(ike_engine_foreach_dirty(hx->gw, 0, ck_put, NULL), 0);
+  ike_engine_take_dirty(hx->gw, true, 1);
+  assert_true(ck_len > 0);
+  ike_engine_free(hx->gw);
+  static const ike_engine_ops_t ops = {gw_send, gw_child_add, gw_child_update,
+                                       gw_child_del};
+  assert_int_equal(ike_engine_new(HX_SLOT, &hx->cfg, &ops, hx, &hx->gw), 0);
+  assert_int_equal(ike_engine_restore_sa(hx->gw, ck_rec, ck_len, 0), 0);
+  assert_true(gw_path_is(hx, &want));
+  child_view_t v = gw_child(hx);
+  assert_int_equal(v.n, 1);
+  assert_true(hx_path_eq(&v.c.path, &old)); /* the checkpointed replay: old path */
+  assert_true(v.c.no_rebind);
+  /* The client echoes the COOKIE2 of the check sent before the kill. */
+  hx_run(hx);
+  assert_int_equal(hx_st(hx)->mobike_rrc_passed, 1);
+  assert_int_equal(hx->n_upd, 1);
+  assert_true(hx_path_eq(&hx->upd[0].path, &want));
+  v = gw_child(hx);
+  assert_true(hx_path_eq(&v.c.path, &want));
+  ike_wipe(ck_rec, sizeof ck_rec);
+}
+
+/* Without MOBIKE the CHILD SAs keep NAT rebinding (no_rebind off). */
+static void no_rebind_only_for_mobike(void **state)
+{
+  hx_t *hx = *state;
+  up(hx, "");
+  assert_false(hx->add[0].no_rebind);
+  assert_false(gw_child(hx).c.no_rebind);
 }
 
 int main(void)
@@ -522,6 +698,11 @@ int main(void)
       cmocka_unit_test_setup_teardown(unacceptable_family, setup, teardown),
       cmocka_unit_test_setup_teardown(old_address_answered, setup, teardown),
       cmocka_unit_test_setup_teardown(update_during_gateway_dpd, setup, teardown),
+      cmocka_unit_test_setup_teardown(rrc_children_wait_for_echo, setup, teardown),
+      cmocka_unit_test_setup_teardown(rrc_echo_counted_as_received, setup, teardown),
+      cmocka_unit_test_setup_teardown(rrc_response_without_cookie2, setup, teardown),
+      cmocka_unit_test_setup_teardown(rrc_hold_survives_checkpoint, setup, teardown),
+      cmocka_unit_test_setup_teardown(no_rebind_only_for_mobike, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

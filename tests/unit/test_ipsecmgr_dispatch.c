@@ -141,6 +141,7 @@ typedef struct addreq {
   uint64_t soft_packets, hard_packets, soft_s, hard_s;
   const char *rts_start, *rts_end;
   uint32_t peer_port;
+  bool no_rebind;           /* CHILD SA of a MOBIKE SA */
 } addreq_t;
 
 static void send_add(ipm_t *m, uint64_t req, const addreq_t *r)
@@ -179,6 +180,7 @@ static void send_add(ipm_t *m, uint64_t req, const addreq_t *r)
   life.hard_seconds = r->hard_s;
   a.lifetime = &life;
   a.resync = r->resync;
+  a.no_rebind = r->no_rebind;
   env.id = req;
   env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_SA_ADD;
   env.sa_add = &a;
@@ -568,6 +570,65 @@ static void test_nat_rebinding(void **state)
   ipm_free(m);
 }
 
+/* The destination port of the gateway's next ESP datagram. */
+static uint32_t next_dst_port(ipm_t *m)
+{
+  size_t i = gw_send(m);
+  Ikegw__Demux__Envelope *e;
+  Ikegw__Demux__Datagram *dg = dgram(i, &e);
+  uint32_t port = dg->dst_port;
+  ikegw__demux__envelope__free_unpacked(e, NULL);
+  return port;
+}
+
+/* Issue 12 item 6: a CHILD SA of a MOBIKE SA (SaAdd.no_rebind) is not moved
+ * by authenticated ESP from a new source (RFC 4555 3.5); the packet is still
+ * delivered. The flag holds after a resync SaAdd (sessmgr's replay). */
+static void test_no_rebind_mobike(void **state)
+{
+  (void)state;
+  ipm_t *m = mk_ipm();
+  peer_t p;
+  mk_peer(&p);
+  addreq_t in = {.dir = IKEGW__IPSEC__DIRECTION__DIR_IN, .key = key_a, .no_rebind = true};
+  addreq_t out = {.dir = IKEGW__IPSEC__DIRECTION__DIR_OUT, .key = key_b, .no_rebind = true};
+  size_t n0 = n_sent;
+  send_add(m, 11, &in);
+  send_add(m, 12, &out);
+  assert_true(result_ok(n0, 11));
+  assert_true(result_ok(n0 + 1, 12));
+  peer_send(m, &p, VIP, 4500);
+  /* Authenticated ESP from a new port: delivered, but the SA stays. */
+  peer_send(m, &p, VIP, 4777);
+  assert_int_equal(n_tun, 2);
+  assert_int_equal(ipm_counters(m)->esp_nat_rebind, 0);
+  assert_int_equal(ipm_counters(m)->esp_rebind_refused, 1);
+  assert_int_equal(next_dst_port(m), 4500);
+  assert_int_equal(ipm_find(m, 1, SPI_IN, SPI_IN)->peer.ss.ss_family, AF_INET);
+  /* sessmgr replays (resync, same keys, flag set): still no rebinding. */
+  in.resync = true;
+  out.resync = true;
+  n0 = n_sent;
+  send_add(m, 13, &in);
+  send_add(m, 14, &out);
+  assert_true(result_ok(n0, 13));
+  assert_true(result_ok(n0 + 1, 14));
+  assert_int_equal(ipm_counters(m)->sa_resync_kept, 2);
+  peer_send(m, &p, VIP, 4888);
+  assert_int_equal(ipm_counters(m)->esp_nat_rebind, 0);
+  assert_int_equal(ipm_counters(m)->esp_rebind_refused, 2);
+  assert_int_equal(next_dst_port(m), 4500);
+  /* The same SA replayed without the flag (not MOBIKE) follows the NAT again. */
+  in.no_rebind = false;
+  send_add(m, 15, &in);
+  assert_true(result_ok(n_sent - 1, 15));
+  peer_send(m, &p, VIP, 4999);
+  assert_int_equal(ipm_counters(m)->esp_nat_rebind, 1);
+  assert_int_equal(next_dst_port(m), 4999);
+  esp_table_free(p.t);
+  ipm_free(m);
+}
+
 static void test_del(void **state)
 {
   (void)state;
@@ -847,6 +908,7 @@ int main(void)
       cmocka_unit_test(test_datapath_both_ways),
       cmocka_unit_test(test_update_keeps_seq),
       cmocka_unit_test(test_nat_rebinding),
+      cmocka_unit_test(test_no_rebind_mobike),
       cmocka_unit_test(test_del),
       cmocka_unit_test(test_lifetime_packets),
       cmocka_unit_test(test_lifetime_seconds),
