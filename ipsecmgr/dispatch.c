@@ -868,6 +868,56 @@ static int ipm_install(ipm_t *m, ipm_add_ctx_t *x, uint64_t start, bool keep, ch
   return ipm_install_policies(m, sa, err, errlen);
 }
 
+/* May an outbound SA of IKE SA (slot, ike_spi) take the route of inner
+ * address `inner`? Only if no other IKE SA holds it (DESIGN.md "Security
+ * rules": a virtual IP belongs to one client, so no "newest first" takeover
+ * by another IKE SA). Outbound SAs of the same IKE SA (CHILD rekey, make
+ * before break) may share it; after an IKE rekey the sessmgr names the new
+ * IKE SPI with an identical SaAdd (state kept, ike_spi updated) before any
+ * CHILD SA of the new IKE SA is added. `replaced` (the SA this request
+ * replaces) is not a competitor, nor is a leftover of a previous incarnation
+ * of the same slot that its replay did not name (ReplayDone removes it).
+ * Returns 0, or -EADDRINUSE with the reason in err. */
+static int ipm_route_owner_check(ipm_t *m, const ipm_add_ctx_t *x, const esp_sa_t *replaced,
+                                 char *err, size_t errlen)
+{
+  const esp_inaddr_t *inner = &x->p.inner;
+  if (x->mt.dir != DIR_OUT_PB || inner->family == 0) {
+    return 0;
+  }
+  const esp_sa_t *o = esp_table_find_out(m->tab, inner);
+  while (o != NULL) {
+    const ipm_meta_t *om = &m->meta[o->id];
+    bool same_ike = om->owner_slot == x->mt.owner_slot && om->ike_spi == x->mt.ike_spi;
+    bool stale = om->owner_slot == x->mt.owner_slot && om->gen != m->slot_gen[om->owner_slot];
+    if (o != replaced && om->in_use && !same_ike && !stale) {
+      char a[INET6_ADDRSTRLEN] = "?";
+      inet_ntop(inner->family, inner->addr, a, sizeof(a));
+      m->c.sa_route_owned++;
+      snprintf(err, errlen,
+               "SaAdd out %08x: inner address %s is the route of IKE SA %016" PRIx64
+               " (slot %u), not of IKE SA %016" PRIx64 " (slot %u): refused",
+               x->mt.spi, a, om->ike_spi, om->owner_slot, x->mt.ike_spi, x->mt.owner_slot);
+      return -EADDRINUSE;
+    }
+    o = o->inner_next != 0 ? esp_table_get(m->tab, o->inner_next - 1u) : NULL;
+  }
+  return 0;
+}
+
+/* An outbound SA was refused: its inbound half (same CHILD SA, same IKE SA)
+ * goes too, so no half CHILD SA stays installed. */
+static void ipm_drop_inbound_half(ipm_t *m, const ipm_add_ctx_t *x)
+{
+  esp_sa_t *in = esp_table_find_in(m->tab, x->mt.child_in_spi);
+  if (in != NULL) {
+    const ipm_meta_t *im = &m->meta[in->id];
+    if (im->owner_slot == x->mt.owner_slot && im->ike_spi == x->mt.ike_spi) {
+      ipm_del_sa(m, in, true);
+    }
+  }
+}
+
 /* SaAdd: a new SA, an idempotent repeat / resync of an installed one (state
  * kept), or with resync and new keys a replacement. */
 static int ipm_sa_add(ipm_t *m, const Ikegw__Ipsec__SaAdd *a, char *err, size_t errlen)
@@ -908,6 +958,11 @@ static int ipm_sa_add(ipm_t *m, const Ikegw__Ipsec__SaAdd *a, char *err, size_t 
       snprintf(err, errlen, "SaAdd %08x: an SA with this id and other keys exists", x.p.spi);
       return -EEXIST;
     }
+  }
+  r = ipm_route_owner_check(m, &x, old, err, errlen);
+  if (r != 0) {
+    ipm_drop_inbound_half(m, &x);
+    return r;
   }
   /* An outbound SA replaced under the same id continues after the numbers the
    * old one reserved: never below (harmless to the peer: numbers only jump

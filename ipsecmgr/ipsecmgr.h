@@ -22,6 +22,16 @@
  * refusal (e.g. a kernel without ESP) is answered SaResult{ok=false, error =
  * the backend's sentence, errno_value} and logged; nothing is recorded.
  *
+ * Route ownership (DESIGN.md "Security rules"): the inner address of an
+ * outbound SA (SaAdd.virtual_ip, else a single-address remote selector) is the
+ * route of one IKE SA (owner slot + ike_spi). An outbound SaAdd of another IKE
+ * SA for an address that is routed already is refused (SaResult ok=false,
+ * errno EADDRINUSE, counter `sa_route_owned`) and its inbound half removed, so
+ * no client takes another's downlink. SAs of the same IKE SA share the route
+ * (CHILD rekey: newest first); after an IKE rekey the sessmgr repeats its
+ * SaAdds under the new IKE SPI (identical keys: state kept, ike_spi updated);
+ * a leftover of a restarted sessmgr not named since its Hello does not count.
+ *
  * Sequence numbers (seq_lease.h, ipm_cfg_t.seq_store): outbound SAs use only
  * numbers covered by a durable lease; after a restart a resync SaAdd resumes
  * after the persisted lease end, and an outbound resync with no persisted
@@ -143,7 +153,8 @@ typedef struct ipm_cfg {
   X(policy_add_failed, "CHILD SA policy sets refused by the datapath (SA removed again)") \
   X(policy_del, "CHILD SA policy sets removed")                                       \
   X(sa_update_failed, "SaUpdate requests the datapath refused")                       \
-  X(reconcile_removed, "datapath states/policies of ours no sessmgr claimed (removed at ReplayDone)")
+  X(reconcile_removed, "datapath states/policies of ours no sessmgr claimed (removed at ReplayDone)") \
+  X(sa_route_owned, "outbound SaAdd refused: its inner address is the route of another IKE SA")
 
 typedef struct ipm_counters {
 #define X(n, d) uint64_t n;

@@ -896,6 +896,189 @@ static void test_direct_udp_send(void **state)
   ipm_free(m);
 }
 
+/* ---------------------------------------------------------------- route ownership
+ * Issue 12 item 1: an inner address (virtual IP) is the outbound route of one
+ * IKE SA. Another IKE SA's SaAdd claiming it is refused (before: "newest
+ * first" took the route, and the first client's downlink with it). */
+
+#define OWN_VIP "10.10.0.7"
+
+typedef struct ownreq {
+  uint16_t slot;
+  uint64_t ike_spi;
+  uint32_t spi_in, spi_out;   /* the CHILD SA */
+  const uint8_t *key;
+  bool resync;
+} ownreq_t;
+
+/* One SaAdd of the CHILD SA r (direction dir) from sessmgr slot r->slot. */
+static void own_add(ipm_t *m, uint64_t req, const ownreq_t *r, int dir)
+{
+  Ikegw__Ipsec__Envelope env = IKEGW__IPSEC__ENVELOPE__INIT;
+  Ikegw__Ipsec__SaAdd a = IKEGW__IPSEC__SA_ADD__INIT;
+  Ikegw__Ipsec__SaId id = IKEGW__IPSEC__SA_ID__INIT;
+  Ikegw__Types__TrafficSelector ts = IKEGW__TYPES__TRAFFIC_SELECTOR__INIT, *tsp = &ts;
+  uint8_t rid[IKE_SLOT_ID_LEN] = {(uint8_t)(r->slot >> 8), (uint8_t)r->slot};
+  uint8_t buf[2048];
+  bool in = dir == IKEGW__IPSEC__DIRECTION__DIR_IN;
+  id.direction = (Ikegw__Ipsec__Direction)dir;
+  id.spi = in ? r->spi_in : r->spi_out;
+  id.child_in_spi = r->spi_in;
+  a.id = &id;
+  a.owner_slot = r->slot;
+  a.ike_spi = r->ike_spi;
+  a.encr_id = IKE_ENCR_AES_GCM_16;
+  a.encr_key_bits = 256;
+  a.enc_key.data = (uint8_t *)r->key;
+  a.enc_key.len = 36;
+  a.replay_window = in ? 1024 : 0;
+  a.local_addr = GW;
+  a.local_port = 4500;
+  a.peer_addr = PEER;
+  a.peer_port = 4500;
+  a.udp_encap = true;
+  ts.start_addr = OWN_VIP;
+  ts.end_addr = OWN_VIP;
+  ts.end_port = 65535;
+  a.n_remote_ts = 1;
+  a.remote_ts = &tsp;
+  a.virtual_ip = OWN_VIP;
+  a.resync = r->resync;
+  env.id = req;
+  env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_SA_ADD;
+  env.sa_add = &a;
+  size_t n = ikegw__ipsec__envelope__pack(&env, buf);
+  ipm_on_sessmgr(m, rid, sizeof(rid), buf, n);
+}
+
+/* Both SAs of CHILD SA r; the SaResults' ok flags in *in_ok / *out_ok. */
+static void own_pair(ipm_t *m, uint64_t req, const ownreq_t *r, bool *in_ok, bool *out_ok)
+{
+  size_t n0 = n_sent;
+  own_add(m, req, r, IKEGW__IPSEC__DIRECTION__DIR_IN);
+  own_add(m, req + 1, r, IKEGW__IPSEC__DIRECTION__DIR_OUT);
+  assert_int_equal(n_sent, n0 + 2);
+  *in_ok = result_ok(n0, req);
+  *out_ok = result_ok(n0 + 1, req + 1);
+}
+
+/* The outbound SA that traffic to OWN_VIP takes now. */
+static uint32_t route_spi(ipm_t *m)
+{
+  esp_inaddr_t a;
+  assert_int_equal(esp_inaddr_parse(&a, OWN_VIP), 0);
+  esp_sa_t *sa = esp_table_find_out(ipm_table(m), &a);
+  return sa != NULL ? sa->spi : 0;
+}
+
+static void test_route_owned_other_ike_sa(void **state)
+{
+  (void)state;
+  ipm_t *m = mk_ipm();
+  bool in_ok, out_ok;
+  ownreq_t a = {3, 0x0003000000000a01ULL, 0x03000001u, 0xa0000001u, key_a, false};
+  own_pair(m, 100, &a, &in_ok, &out_ok);
+  assert_true(in_ok && out_ok);
+  assert_int_equal(route_spi(m), a.spi_out);
+  /* Another IKE SA of the same slot claims the same inner address: refused,
+   * and its inbound half goes too. */
+  ownreq_t b = {3, 0x0003000000000b02ULL, 0x03000002u, 0xb0000002u, key_b, false};
+  own_pair(m, 110, &b, &in_ok, &out_ok);
+  assert_false(out_ok);
+  assert_int_equal(ipm_counters(m)->sa_route_owned, 1);
+  assert_null(ipm_find(m, 2, b.spi_out, b.spi_in));
+  assert_null(ipm_find(m, 1, b.spi_in, b.spi_in));
+  assert_int_equal(route_spi(m), a.spi_out); /* A keeps its downlink */
+  /* ... and from another slot (sessmgr), the same. */
+  ownreq_t c = {4, 0x0004000000000c03ULL, 0x04000003u, 0xc0000003u, key_b, false};
+  own_pair(m, 120, &c, &in_ok, &out_ok);
+  assert_false(out_ok);
+  assert_int_equal(ipm_counters(m)->sa_route_owned, 2);
+  assert_int_equal(route_spi(m), a.spi_out);
+  /* Once A's CHILD SA is gone the address is free for another IKE SA. */
+  Ikegw__Ipsec__Envelope env = IKEGW__IPSEC__ENVELOPE__INIT;
+  Ikegw__Ipsec__SaDel d = IKEGW__IPSEC__SA_DEL__INIT;
+  Ikegw__Ipsec__SaId ids[2] = {IKEGW__IPSEC__SA_ID__INIT, IKEGW__IPSEC__SA_ID__INIT};
+  Ikegw__Ipsec__SaId *idp[2] = {&ids[0], &ids[1]};
+  ids[0].direction = IKEGW__IPSEC__DIRECTION__DIR_IN;
+  ids[0].spi = a.spi_in;
+  ids[0].child_in_spi = a.spi_in;
+  ids[1].direction = IKEGW__IPSEC__DIRECTION__DIR_OUT;
+  ids[1].spi = a.spi_out;
+  ids[1].child_in_spi = a.spi_in;
+  d.n_ids = 2;
+  d.ids = idp;
+  env.id = 130;
+  env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_SA_DEL;
+  env.sa_del = &d;
+  feed(m, &env);
+  own_pair(m, 140, &b, &in_ok, &out_ok);
+  assert_true(in_ok && out_ok);
+  assert_int_equal(route_spi(m), b.spi_out);
+  ipm_free(m);
+}
+
+/* CHILD rekeys of the owner still work, also after an IKE rekey (the sessmgr
+ * names the new IKE SPI with an identical SaAdd first, engine rekey_ike). */
+static void test_route_owner_rekeys(void **state)
+{
+  (void)state;
+  ipm_t *m = mk_ipm();
+  bool in_ok, out_ok;
+  ownreq_t a = {3, 0x0003000000000a01ULL, 0x03000001u, 0xa0000001u, key_a, false};
+  own_pair(m, 200, &a, &in_ok, &out_ok);
+  assert_true(in_ok && out_ok);
+  /* CHILD rekey: a new CHILD SA of the same IKE SA (make before break). */
+  ownreq_t a2 = {3, a.ike_spi, 0x03000011u, 0xa0000011u, key_b, false};
+  own_pair(m, 210, &a2, &in_ok, &out_ok);
+  assert_true(in_ok && out_ok);
+  assert_int_equal(route_spi(m), a2.spi_out);
+  /* IKE rekey: both CHILD SAs named again under the new IKE SPI, same keys. */
+  uint64_t new_ike = 0x0003000000000a99ULL;
+  ownreq_t a_n = a, a2_n = a2;
+  a_n.ike_spi = new_ike;
+  a2_n.ike_spi = new_ike;
+  own_pair(m, 220, &a_n, &in_ok, &out_ok);
+  assert_true(in_ok && out_ok);
+  own_pair(m, 230, &a2_n, &in_ok, &out_ok);
+  assert_true(in_ok && out_ok);
+  assert_int_equal(ipm_counters(m)->sa_resync_kept, 4);
+  /* A CHILD rekey of the new IKE SA takes the route. */
+  ownreq_t a3 = {3, new_ike, 0x03000021u, 0xa0000021u, key_a, false};
+  own_pair(m, 240, &a3, &in_ok, &out_ok);
+  assert_true(in_ok && out_ok);
+  assert_int_equal(route_spi(m), a3.spi_out);
+  assert_int_equal(ipm_counters(m)->sa_route_owned, 0);
+  ipm_free(m);
+}
+
+/* A leftover of a restarted sessmgr that its replay did not name (it is
+ * removed at ReplayDone) does not block the slot's new owner. */
+static void test_route_stale_leftover(void **state)
+{
+  (void)state;
+  ipm_t *m = mk_ipm();
+  bool in_ok, out_ok;
+  ownreq_t a = {3, 0x0003000000000a01ULL, 0x03000001u, 0xa0000001u, key_a, false};
+  own_pair(m, 300, &a, &in_ok, &out_ok);
+  assert_true(in_ok && out_ok);
+  Ikegw__Ipsec__Envelope env = IKEGW__IPSEC__ENVELOPE__INIT;
+  Ikegw__Ipsec__Hello h = IKEGW__IPSEC__HELLO__INIT;
+  h.slot = 3;
+  env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_HELLO;
+  env.hello = &h;
+  feed(m, &env);
+  ownreq_t b = {3, 0x0003000000000b02ULL, 0x03000002u, 0xb0000002u, key_b, false};
+  own_pair(m, 310, &b, &in_ok, &out_ok);
+  assert_true(in_ok && out_ok);
+  assert_int_equal(route_spi(m), b.spi_out);
+  /* But not another slot's leftover: slot 4 has not restarted. */
+  ownreq_t c = {4, 0x0004000000000c03ULL, 0x04000003u, 0xc0000003u, key_a, false};
+  own_pair(m, 320, &c, &in_ok, &out_ok);
+  assert_false(out_ok);
+  ipm_free(m);
+}
+
 int main(void)
 {
   for (size_t i = 0; i < sizeof(key_a); i++) {
@@ -915,6 +1098,9 @@ int main(void)
       cmocka_unit_test(test_resync_and_replay_done),
       cmocka_unit_test(test_query_and_ctl),
       cmocka_unit_test(test_direct_udp_send),
+      cmocka_unit_test(test_route_owned_other_ike_sa),
+      cmocka_unit_test(test_route_owner_rekeys),
+      cmocka_unit_test(test_route_stale_leftover),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
