@@ -32,6 +32,7 @@ struct ike_ipc {
   bool closing;
   bool draining;
   bool want_write;          /* a send hit EAGAIN and writable_cb waits */
+  bool paused;              /* ike_ipc_set_paused: input stays in the socket */
   ike_ipc_recv_cb recv_cb;
   void *recv_arg;
   ike_ipc_event_cb writable_cb;
@@ -42,6 +43,15 @@ struct ike_ipc {
   void *closed_arg;
   ike_ipc_stats_t stats;
 };
+
+/* High-water mark of every socket: IKE_IPC_HWM, or IKEGW_IPC_HWM from the
+ * environment (1..IKE_IPC_HWM * 64), so tests can fill a pipe at once. */
+static int ipc_hwm(void)
+{
+  const char *v = getenv("IKEGW_IPC_HWM");
+  long n = v ? strtol(v, NULL, 10) : 0;
+  return n >= 1 && n <= IKE_IPC_HWM * 64L ? (int)n : IKE_IPC_HWM;
+}
 
 static int zmq_events(void *sock)
 {
@@ -139,7 +149,7 @@ static void ipc_drain(ike_ipc_t *ep)
   }
   ep->draining = true;
   ep->stats.rx_wakeups++;
-  while (!ep->closing) {
+  while (!ep->closing && !ep->paused) {
     if (n == IKE_IPC_BATCH) {
       capped = true;
       break;
@@ -162,7 +172,7 @@ static void ipc_drain(ike_ipc_t *ep)
     return;
   }
   /* A writable callback may have sent and so eaten the fd's edge. */
-  if (capped || (zmq_events(ep->sock) & ZMQ_POLLIN) ||
+  if (capped || (!ep->paused && (zmq_events(ep->sock) & ZMQ_POLLIN)) ||
       (ep->want_write && (zmq_events(ep->sock) & ZMQ_POLLOUT))) {
     uv_idle_start(&ep->idle, on_idle); /* restart of a running idle is a no-op */
   } else {
@@ -246,12 +256,24 @@ static int ipc_new(uv_loop_t *loop, void *zctx, int type, ike_ipc_t **out)
     return -err;
   }
   int linger = 0;
-  int hwm = IKE_IPC_HWM;
+  int hwm = ipc_hwm();
   zmq_setsockopt(ep->sock, ZMQ_LINGER, &linger, sizeof(linger));
   zmq_setsockopt(ep->sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
   zmq_setsockopt(ep->sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
   *out = ep;
   return 0;
+}
+
+void ike_ipc_set_paused(ike_ipc_t *ep, bool paused)
+{
+  if (ep->paused == paused) {
+    return;
+  }
+  ep->paused = paused;
+  if (!paused && !ep->closing) {
+    /* Input kept while paused gave no new fd edge: drain now. */
+    uv_idle_start(&ep->idle, on_idle);
+  }
 }
 
 /* Undo ipc_new before any uv handle exists. */

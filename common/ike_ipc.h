@@ -20,6 +20,7 @@
 #ifndef IKE_IPC_H
 #define IKE_IPC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,6 +79,10 @@ void ike_ipc_set_recv(ike_ipc_t *ep, ike_ipc_recv_cb cb, void *arg);
 /* Call cb once, the next time the socket can send, after a send failed with
  * -EAGAIN (back-pressure). NULL cancels. */
 void ike_ipc_set_writable(ike_ipc_t *ep, ike_ipc_event_cb cb, void *arg);
+
+/* Pause (true) or resume receiving: while paused, messages stay queued in the
+ * socket (and the peer meets our high-water mark: back-pressure up to it). */
+void ike_ipc_set_paused(ike_ipc_t *ep, bool paused);
 
 /* DEALER: call cb every time the connection to the peer is (re)established,
  * so the caller can say Hello again (a restarted peer forgets it). Uses a ZMQ

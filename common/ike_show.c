@@ -570,6 +570,9 @@ static void child_json(ike_json_t *j, const ike_child_view_t *c) {
   ike_json_u64(j, "bytes_out", c->bytes_out);
   ike_json_u64(j, "packets_in", c->packets_in);
   ike_json_u64(j, "packets_out", c->packets_out);
+  if (c->datapath != 0) {
+    ike_json_bool(j, "in_datapath", c->datapath == 1);
+  }
   ike_json_u64(j, "age_s", c->age_s);
   ike_json_u64(j, "lifetime_s", c->lifetime_s);
   ike_json_obj_end(j);

@@ -92,6 +92,8 @@ typedef struct ike_child_view {
   char ts_local[64], ts_remote[64];   /* e.g. "0.0.0.0/0", "10.10.0.1/32" */
   uint64_t bytes_in, bytes_out, packets_in, packets_out;
   uint32_t age_s, lifetime_s;         /* since install; configured soft lifetime */
+  uint8_t datapath;                   /* 0 not asked, 1 both SAs held by ipsecmgr,
+                                         2 ipsecmgr lacks one or both (JSON only) */
 } ike_child_view_t;
 
 /* One IKE SA as sessmgr reports it (a plain record, no pointers). */

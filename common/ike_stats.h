@@ -186,6 +186,10 @@
   X(fail_dead_peer, "SAs deleted: no answer after the retransmissions (dead peer)", NULL)   \
   X(fail_ipsecmgr, "CHILD SA operations refused or failed in ipsecmgr", NULL)               \
   X(fail_internal, "internal errors (memory, checkpoint store)", NULL)                      \
+  X(ipc_tx_deferred, "IPC messages held back by a full pipe, sent when it drained", NULL)   \
+  X(ipc_tx_lost, "IPC messages not sent: peer unknown or send error", NULL)                \
+  X(ipc_backpressure, "times input from demux was paused (output queue over its bound)",   \
+    NULL)                                                                                   \
   /* SA life cycle. */                                                                      \
   X(ike_sa_established, "IKE SAs established", NULL)                                        \
   X(ike_sa_rekeyed, "IKE SAs rekeyed", NULL)                                                \

@@ -10,6 +10,7 @@
  * restarted sessmgr would not have, and ipsecmgr never holds a CHILD SA the
  * checkpoint does not know (a replay after restart would drop it anyway).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -84,6 +85,7 @@ void sessmgr_queue_pb(sessmgr_t *sm, ike_ipc_t *ep, const ProtobufCMessage *msg,
   it->hdr_len = protobuf_c_message_pack(msg, q->buf + q->len);
   q->len += it->hdr_len;
   it->has_pkt = pkt != NULL;
+  it->deferred = false;
   it->pkt_len = pkt != NULL ? pkt_len : 0;
   if (pkt != NULL && pkt_len > 0) {
     memcpy(q->buf + q->len, pkt, pkt_len);
@@ -92,20 +94,85 @@ void sessmgr_queue_pb(sessmgr_t *sm, ike_ipc_t *ep, const ProtobufCMessage *msg,
   q->secret |= secret;
 }
 
-static void outq_flush(sessmgr_outq_t *q)
+/* An endpoint whose pipe is full: retried when it signals room (any wake-up
+ * of the loop runs the next flush). */
+static void on_writable(ike_ipc_t *ep, void *arg)
 {
+  (void)ep;
+  (void)arg; /* the loop iteration this runs in ends with a flush */
+}
+
+static bool blocked(ike_ipc_t *const *list, size_t n, const ike_ipc_t *ep)
+{
+  for (size_t i = 0; i < n; i++) {
+    if (list[i] == ep) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Send what the iteration queued. A message meeting a full pipe (-EAGAIN at
+ * the high-water mark) stays queued, with every later one for the same
+ * endpoint (order per endpoint is kept), and goes at a later flush: no state
+ * change towards ipsecmgr or answer towards demux is dropped. While the queue
+ * holds more than SESSMGR_OUTQ_HIGH messages, input from demux is paused (the
+ * source of new work); it resumes below SESSMGR_OUTQ_LOW. */
+static void outq_flush(sessmgr_t *sm)
+{
+  sessmgr_outq_t *q = &sm->outq;
+  ike_ipc_t *full[4];
+  size_t n_full = 0, keep = 0, keep_len = 0;
+  uint64_t deferred = 0, lost = 0;
   for (size_t i = 0; i < q->n; i++) {
-    const sessmgr_out_t *it = &q->items[i];
-    const uint8_t *h = q->buf + it->off;
-    ike_ipc_send(it->ep, NULL, 0, h, it->hdr_len, it->has_pkt ? h + it->hdr_len : NULL,
-                 it->pkt_len);
+    sessmgr_out_t it = q->items[i];
+    const uint8_t *h = q->buf + it.off;
+    int rc = blocked(full, n_full, it.ep)
+                 ? -EAGAIN
+                 : ike_ipc_send(it.ep, NULL, 0, h, it.hdr_len, it.has_pkt ? h + it.hdr_len : NULL,
+                                it.pkt_len);
+    if (rc == -EAGAIN) {
+      if (!blocked(full, n_full, it.ep) && n_full < 4) {
+        full[n_full++] = it.ep;
+        ike_ipc_set_writable(it.ep, on_writable, sm);
+      }
+      /* Keep it: move its bytes to the front of what is kept. */
+      size_t bytes = it.hdr_len + it.pkt_len;
+      memmove(q->buf + keep_len, h, bytes);
+      it.off = keep_len;
+      keep_len += bytes;
+      deferred += !it.deferred;
+      it.deferred = true;
+      q->items[keep++] = it;
+    } else if (rc != 0) {
+      lost++; /* no peer to take it: counted, never silent */
+    }
   }
   if (q->secret) {
-    ike_wipe(q->buf, q->len);
-    q->secret = false;
+    /* Keys of what was sent (and stale copies) are wiped behind the kept. */
+    ike_wipe(q->buf + keep_len, q->len - keep_len);
+    q->secret = keep > 0;
   }
-  q->n = 0;
-  q->len = 0;
+  q->n = keep;
+  q->len = keep_len;
+  if (deferred > 0) {
+    ike_engine_stat_add(sm->engine, IKE_STAT_ipc_tx_deferred, deferred);
+  }
+  if (lost > 0) {
+    ike_engine_stat_add(sm->engine, IKE_STAT_ipc_tx_lost, lost);
+    IKE_LOG_WARN("%llu IPC messages could not be sent (peer unknown or error)",
+                 (unsigned long long)lost);
+  }
+  if (sm->demux != NULL && !sm->demux_paused && q->n > SESSMGR_OUTQ_HIGH) {
+    sm->demux_paused = true;
+    ike_ipc_set_paused(sm->demux, true);
+    ike_engine_stat_add(sm->engine, IKE_STAT_ipc_backpressure, 1);
+    IKE_LOG_WARN("output queue at %zu messages: input from demux paused", q->n);
+  } else if (sm->demux_paused && q->n < SESSMGR_OUTQ_LOW) {
+    sm->demux_paused = false;
+    ike_ipc_set_paused(sm->demux, false);
+    IKE_LOG_INFO("output queue at %zu messages: input from demux resumed", q->n);
+  }
 }
 
 /* --- group commit --- */
@@ -156,7 +223,7 @@ void sessmgr_commit_and_flush(sessmgr_t *sm)
   }
   /* Even when the store fails the sessions go on (counted: fail_checkpoint);
    * only their restart safety is at risk until a commit succeeds. */
-  outq_flush(&sm->outq);
+  outq_flush(sm);
 }
 
 static void on_prepare(uv_prepare_t *h)

@@ -141,6 +141,11 @@ const ike_cfg_template_t *ike_sa_tmpl(const ike_engine_t *e, const ike_sa_t *sa)
   return &e->cfg->templates[i];
 }
 
+void ike_engine_stat_add(ike_engine_t *e, ike_stat_id_t id, uint64_t n)
+{
+  ike_stats_set(&e->stats, id, ike_stats_get(&e->stats, id) + n);
+}
+
 void ike_engine_count_ipsec_failure(ike_engine_t *e)
 {
   IKE_STAT(e, fail_ipsecmgr);

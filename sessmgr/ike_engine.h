@@ -108,6 +108,10 @@ size_t ike_engine_foreach_child(const ike_engine_t *e,
                                 void (*fn)(void *arg, const ike_child_prog_t *c),
                                 void *arg);
 
+/* Add n to counter id of this worker (counters of the process around the
+ * engine, e.g. its IPC output queue, live with the engine's). */
+void ike_engine_stat_add(ike_engine_t *e, ike_stat_id_t id, uint64_t n);
+
 /* ipsecmgr refused or failed an SA operation (counted as fail_ipsecmgr). */
 void ike_engine_count_ipsec_failure(ike_engine_t *e);
 

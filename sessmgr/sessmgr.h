@@ -18,6 +18,7 @@ typedef struct sessmgr_out {
   ike_ipc_t *ep;
   size_t off, hdr_len, pkt_len;
   bool has_pkt;
+  bool deferred;         /* met a full pipe once already (counted once) */
 } sessmgr_out_t;
 
 typedef struct sessmgr_outq {
@@ -46,7 +47,12 @@ typedef struct sessmgr {
   int64_t wall_off;    /* unix ms - uv_now(loop) (checkpoint times) */
   uv_prepare_t commit; /* end of each loop iteration: commit, then send */
   sessmgr_outq_t outq;
+  bool demux_paused;   /* back-pressure: outq over SESSMGR_OUTQ_HIGH */
 } sessmgr_t;
+
+/* Output queue bounds (messages) for back-pressure towards demux. */
+#define SESSMGR_OUTQ_HIGH 20000
+#define SESSMGR_OUTQ_LOW 5000
 
 /* Engine callbacks (dispatch.c). */
 extern const ike_engine_ops_t sessmgr_engine_ops;

@@ -220,6 +220,8 @@ static void fill_child_counters(ike_sa_view_t *views, size_t count)
             views[i].child[c].packets_in = r->sa_stats->sas[k]->packets;
             views[i].child[c].bytes_out = r->sa_stats->sas[k + 1]->bytes;
             views[i].child[c].packets_out = r->sa_stats->sas[k + 1]->packets;
+            views[i].child[c].datapath =
+                r->sa_stats->sas[k]->found && r->sa_stats->sas[k + 1]->found ? 1 : 2;
           }
         }
       }
