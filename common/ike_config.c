@@ -822,6 +822,11 @@ static int apply_tokens(ike_cfg_pctx_t *p) {
     } while (all && p->cur->mode != IKE_CFG_M_TOP);
     return 0;
   }
+  if (p->cur->mode == IKE_CFG_M_CONFIG && p->ntok == 1 && ike_cfg_tok_is(p, 0, "config")) {
+    /* Already in config mode (gwctl configure starts there): an operator
+     * pasting a block that begins with "config", as the seed prints it. */
+    return 0;
+  }
   if (p->cur->mode == IKE_CFG_M_TOP) {
     if (ike_cfg_tok_is(p, 0, "config")) {
       p->cur->mode = IKE_CFG_M_CONFIG;

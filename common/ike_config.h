@@ -366,6 +366,15 @@ int ike_config_remote_id_ok(const ike_cfg_template_t *t, uint8_t id_type,
 /* 1 if addr (family AF_INET/AF_INET6, 4 or 16 bytes) is in the template's MOBIKE
  * deny list (answer UNACCEPTABLE_ADDRESSES), else 0. */
 int ike_config_mobike_denied(const ike_cfg_template_t *t, int family, const uint8_t *addr);
+/* The seed: "Retransmission/Dead Peer Detection (DPD) timeout must be
+ * configured with a larger value when the MOBIKE feature is enabled." Our
+ * defaults are that larger value (2 s doubling over 5 retries, DPD 30 s: a
+ * client between networks keeps its SA about two minutes). For templates with
+ * MOBIKE whose retransmission-timeout, max-retransmission or DPD interval
+ * (when on) is below its default, write one line naming them and their timers
+ * into buf (NUL-terminated, truncated to cap) for a WARN at start. Returns the
+ * number of such templates (0: buf is ""). */
+int ike_config_mobike_advice(const ike_config_t *cfg, char *buf, size_t cap);
 /* 1 if addr is inside prefix p (same family), else 0. */
 int ike_cfg_prefix_contains(const ike_cfg_prefix_t *p, int family, const uint8_t *addr);
 

@@ -629,3 +629,30 @@ int ike_config_print_buf(const ike_config_t *cfg, char *buf, size_t len) {
   print_all(&o, cfg);
   return o.err ? -1 : (int)o.len;
 }
+
+int ike_config_mobike_advice(const ike_config_t *cfg, char *buf, size_t cap) {
+  pout_t o = {.buf = buf, .cap = cap};
+  int n = 0;
+  if (cap > 0) {
+    buf[0] = '\0';
+  }
+  for (int i = 0; i < cfg->n_templates; i++) {
+    const ike_cfg_template_t *t = &cfg->templates[i];
+    int low_dpd = t->dpd_interval_s != 0 && t->dpd_interval_s < IKE_CFG_DEF_DPD_S;
+    if (!t->mobike || (t->retrans_timeout_ms >= IKE_CFG_DEF_RETRANS_MS &&
+                       t->max_retrans >= IKE_CFG_DEF_MAX_RETRANS && !low_dpd)) {
+      continue;
+    }
+    outf(&o, "%s%s (retransmission-timeout %u ms, max-retransmission %u, dpd interval %u s)",
+         n == 0 ? "MOBIKE template with timers below the seed's advice: " : "; ", t->name,
+         (unsigned)t->retrans_timeout_ms, (unsigned)t->max_retrans,
+         (unsigned)t->dpd_interval_s);
+    n++;
+  }
+  if (n > 0) {
+    outf(&o, "; a client between networks is declared dead sooner (the seed: larger "
+             "timers with MOBIKE, here at least %u ms, %u retransmissions, DPD %u s)",
+         IKE_CFG_DEF_RETRANS_MS, IKE_CFG_DEF_MAX_RETRANS, IKE_CFG_DEF_DPD_S);
+  }
+  return n;
+}

@@ -284,6 +284,12 @@ size_t ike_dh_pub_len(uint16_t group) {
   switch (group) {
     case IKE_DH_MODP_2048:
       return 256;  /* RFC 3526 3, zero-padded to the prime (RFC 7296 3.4) */
+    case IKE_DH_MODP_3072:
+      return 384;  /* RFC 3526 4 */
+    case IKE_DH_MODP_4096:
+      return 512;  /* RFC 3526 5 */
+    case IKE_DH_MODP_8192:
+      return 1024; /* RFC 3526 7 */
     case IKE_DH_ECP_256:
       return 64;   /* RFC 5903 7: x | y */
     case IKE_DH_ECP_384:

@@ -19,8 +19,8 @@
 #define IKE_MAX_PRF_LEN   64  /* HMAC-SHA2-512 output */
 #define IKE_MAX_ENCR_KEY  36  /* AES-256 key + 4-byte GCM/ChaCha salt */
 #define IKE_MAX_INTEG_KEY 64  /* HMAC-SHA2-512 key */
-#define IKE_MAX_DH_PUB    512 /* MODP-2048 = 256; ECP-521 = 132 */
-#define IKE_MAX_DH_SECRET 256
+#define IKE_MAX_DH_PUB    1024 /* MODP-8192 = 1024; MODP-2048 = 256; ECP-521 = 132 */
+#define IKE_MAX_DH_SECRET 1024 /* MODP-8192: the prime's size */
 
 /* Fetch every method once; idempotent. Call before any other function. */
 int ike_crypto_init(void);

@@ -1,6 +1,7 @@
 /*
- * ike_dh.c - IKEv2 key exchange: MODP-2048 (RFC 3526 3, group 14), ECP-256/
- * 384/521 (RFC 5903, groups 19-21) and Curve25519 (RFC 8031, group 31).
+ * ike_dh.c - IKEv2 key exchange: MODP-2048/3072/4096/8192 (RFC 3526 3-5, 7,
+ * groups 14, 15, 16, 18), ECP-256/384/521 (RFC 5903, groups 19-21) and
+ * Curve25519 (RFC 8031, group 31).
  *
  * One parameter template per group is built at init; key generation and the
  * import of peer values use EVP_PKEY_CTX_new_from_pkey(template), which takes
@@ -29,23 +30,38 @@
 #include "ike_crypto.h"
 #include "ike_crypto_int.h"
 
-enum { G_MODP2048 = 0, G_P256, G_P384, G_P521, G_X25519, G_COUNT };
+enum { G_MODP2048 = 0, G_MODP3072, G_MODP4096, G_MODP8192, G_P256, G_P384, G_P521,
+       G_X25519, G_COUNT };
 
+/* MODP private exponent lengths. OpenSSL otherwise draws x in [1, q-1]
+ * (the size of the prime), making every exponentiation many times slower.
+ * RFC 3526 section 8 gives the strength of each group and asks for an
+ * exponent of twice that many bits: 2048: 110-160 bits (320 here, which also
+ * meets NIST SP 800-56A rev 3 5.6.1.1.1's 2 x 112), 3072: 130-200 (400),
+ * 4096: 150-240 (480), 8192: 200-320 (640): the upper estimate each time. */
 typedef struct {
   uint16_t id;
   const char *keytype;   /* OpenSSL key type */
   const char *group;     /* OpenSSL group name, NULL for X25519 */
   int nid;               /* EC curve NID (known-answer path only) */
-  size_t coord;          /* ECP coordinate length, X25519 key length */
+  size_t coord;          /* MODP prime length, ECP coordinate length, X25519 key length */
+  int priv_bits;         /* MODP private exponent bits; 0 = not MODP */
 } group_prop_t;
 
 static const group_prop_t groups[G_COUNT] = {
-    {IKE_DH_MODP_2048, "DH", "modp_2048", 0, 256},
-    {IKE_DH_ECP_256, "EC", "P-256", NID_X9_62_prime256v1, 32},
-    {IKE_DH_ECP_384, "EC", "P-384", NID_secp384r1, 48},
-    {IKE_DH_ECP_521, "EC", "P-521", NID_secp521r1, 66},
-    {IKE_DH_CURVE25519, "X25519", NULL, 0, 32},
+    {IKE_DH_MODP_2048, "DH", "modp_2048", 0, 256, 320},
+    {IKE_DH_MODP_3072, "DH", "modp_3072", 0, 384, 400},
+    {IKE_DH_MODP_4096, "DH", "modp_4096", 0, 512, 480},
+    {IKE_DH_MODP_8192, "DH", "modp_8192", 0, 1024, 640},
+    {IKE_DH_ECP_256, "EC", "P-256", NID_X9_62_prime256v1, 32, 0},
+    {IKE_DH_ECP_384, "EC", "P-384", NID_secp384r1, 48, 0},
+    {IKE_DH_ECP_521, "EC", "P-521", NID_secp521r1, 66, 0},
+    {IKE_DH_CURVE25519, "X25519", NULL, 0, 32, 0},
 };
+
+static bool is_modp(int gi) {
+  return groups[gi].priv_bits != 0;
+}
 
 struct ike_dh {
   int gi;                      /* index into groups[] */
@@ -56,7 +72,7 @@ struct ike_dh {
 
 static struct {
   EVP_PKEY *tmpl[G_COUNT];  /* domain parameters (X25519: any key) */
-  BIGNUM *p, *pm1;          /* MODP-2048 prime and p-1 */
+  BIGNUM *p[G_COUNT], *pm1[G_COUNT]; /* MODP groups: prime and p-1 */
 } dg;
 
 static int group_index(uint16_t group) {
@@ -104,10 +120,20 @@ int ike_dh_global_init(void) {
       return ossl_fail(-IKE_E_CRYPTO);
     }
   }
-  dg.p = BN_get_rfc3526_prime_2048(NULL);
-  dg.pm1 = BN_dup(dg.p);
-  if (dg.p == NULL || dg.pm1 == NULL || BN_sub_word(dg.pm1, 1) != 1) {
-    return ossl_fail(-IKE_E_CRYPTO);
+  /* The same primes OpenSSL's named groups use (RFC 3526 3, 4, 5, 7). */
+  dg.p[G_MODP2048] = BN_get_rfc3526_prime_2048(NULL);
+  dg.p[G_MODP3072] = BN_get_rfc3526_prime_3072(NULL);
+  dg.p[G_MODP4096] = BN_get_rfc3526_prime_4096(NULL);
+  dg.p[G_MODP8192] = BN_get_rfc3526_prime_8192(NULL);
+  for (int i = 0; i < G_COUNT; i++) {
+    if (!is_modp(i)) {
+      continue;
+    }
+    dg.pm1[i] = dg.p[i] != NULL ? BN_dup(dg.p[i]) : NULL;
+    if (dg.pm1[i] == NULL || BN_sub_word(dg.pm1[i], 1) != 1 ||
+        (size_t)BN_num_bytes(dg.p[i]) != groups[i].coord) {
+      return ossl_fail(-IKE_E_CRYPTO);
+    }
   }
   return 0;
 }
@@ -115,9 +141,9 @@ int ike_dh_global_init(void) {
 void ike_dh_global_cleanup(void) {
   for (int i = 0; i < G_COUNT; i++) {
     EVP_PKEY_free(dg.tmpl[i]);
+    BN_free(dg.p[i]);
+    BN_free(dg.pm1[i]);
   }
-  BN_free(dg.p);
-  BN_free(dg.pm1);
   memset(&dg, 0, sizeof(dg));
 }
 
@@ -137,7 +163,7 @@ static EVP_PKEY *import_key(int gi, int selection, const OSSL_PARAM *params) {
 static int export_public(ike_dh_t *dh) {
   const group_prop_t *g = &groups[dh->gi];
   size_t want = ike_dh_pub_len(g->id);
-  if (g->id == IKE_DH_MODP_2048) {
+  if (is_modp(dh->gi)) {
     BIGNUM *y = NULL;
     int ok = EVP_PKEY_get_bn_param(dh->pkey, OSSL_PKEY_PARAM_PUB_KEY, &y) == 1 &&
              BN_bn2binpad(y, dh->pub, (int)want) == (int)want;
@@ -192,15 +218,9 @@ static EVP_PKEY *x25519_from_priv(const uint8_t *priv) {
   return import_key(G_X25519, EVP_PKEY_KEYPAIR, p);
 }
 
-/* MODP private exponent length. OpenSSL otherwise draws x in [1, q-1]
- * (2047 bits), making every exponentiation ~8x slower. RFC 3526 section 8
- * gives 2048-bit MODP a strength of 110-160 bits, needing a 220-320 bit
- * exponent; NIST SP 800-56A rev 3 5.6.1.1.1 asks for 2 x 112 bits. 320 bits
- * meets both with margin. */
-#define MODP_PRIV_BITS 320
-
-static int set_modp_priv_len(EVP_PKEY_CTX *ctx) {
-  int bits = MODP_PRIV_BITS;
+/* MODP private exponent length (group_prop_t.priv_bits). */
+static int set_modp_priv_len(EVP_PKEY_CTX *ctx, int gi) {
+  int bits = groups[gi].priv_bits;
   OSSL_PARAM p[2];
   p[0] = OSSL_PARAM_construct_int(OSSL_PKEY_PARAM_DH_PRIV_LEN, &bits);
   p[1] = OSSL_PARAM_construct_end();
@@ -229,7 +249,7 @@ int ike_dh_new(uint16_t group, ike_dh_t **out) {
   } else {
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, dg.tmpl[gi], NULL);
     if (ctx == NULL || EVP_PKEY_keygen_init(ctx) != 1 ||
-        (gi == G_MODP2048 && set_modp_priv_len(ctx) != 1) ||
+        (is_modp(gi) && set_modp_priv_len(ctx, gi) != 1) ||
         EVP_PKEY_generate(ctx, &pkey) != 1) {
       pkey = NULL;
     }
@@ -241,8 +261,8 @@ int ike_dh_new(uint16_t group, ike_dh_t **out) {
   return dh_wrap(gi, pkey, out);
 }
 
-/* MODP key pair from x: y = 2^x mod p (RFC 3526 3, generator 2). */
-static EVP_PKEY *modp_from_priv(const uint8_t *priv, size_t len) {
+/* MODP key pair from x: y = 2^x mod p (RFC 3526, generator 2). */
+static EVP_PKEY *modp_from_priv(int gi, const uint8_t *priv, size_t len) {
   EVP_PKEY *pkey = NULL;
   BN_CTX *bctx = BN_CTX_new();
   BIGNUM *x = BN_secure_new(), *y = BN_new(), *two = BN_new();
@@ -250,17 +270,18 @@ static EVP_PKEY *modp_from_priv(const uint8_t *priv, size_t len) {
   OSSL_PARAM *params = NULL;
   if (bctx == NULL || x == NULL || y == NULL || two == NULL || bld == NULL ||
       BN_bin2bn(priv, (int)len, x) == NULL || BN_is_zero(x) ||
-      BN_cmp(x, dg.pm1) >= 0 || BN_set_word(two, 2) != 1 ||
-      BN_mod_exp(y, two, x, dg.p, bctx) != 1) {
+      BN_cmp(x, dg.pm1[gi]) >= 0 || BN_set_word(two, 2) != 1 ||
+      BN_mod_exp(y, two, x, dg.p[gi], bctx) != 1) {
     goto done;
   }
-  if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "modp_2048", 0) != 1 ||
+  if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, groups[gi].group,
+                                      0) != 1 ||
       OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, x) != 1 ||
       OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PUB_KEY, y) != 1 ||
       (params = OSSL_PARAM_BLD_to_param(bld)) == NULL) {
     goto done;
   }
-  pkey = import_key(G_MODP2048, EVP_PKEY_KEYPAIR, params);
+  pkey = import_key(gi, EVP_PKEY_KEYPAIR, params);
 done:
   OSSL_PARAM_free(params);  /* clears the secure block holding x */
   OSSL_PARAM_BLD_free(bld);
@@ -328,7 +349,7 @@ int ike_dh_new_from_priv(uint16_t group, const uint8_t *priv, size_t len,
     if (len == 0 || len > groups[gi].coord) {
       return -IKE_E_BAD_LENGTH;
     }
-    pkey = gi == G_MODP2048 ? modp_from_priv(priv, len) : ecp_from_priv(gi, priv, len);
+    pkey = is_modp(gi) ? modp_from_priv(gi, priv, len) : ecp_from_priv(gi, priv, len);
   }
   if (pkey == NULL) {
     return ossl_fail(-IKE_E_BAD_SYNTAX);
@@ -350,15 +371,15 @@ int ike_dh_public(const ike_dh_t *dh, uint8_t *out, size_t cap, size_t *len) {
 
 /* Import the peer's KE data as a public key after the range/size checks. */
 static EVP_PKEY *import_peer(int gi, const uint8_t *peer, size_t n) {
-  if (gi == G_MODP2048) {
+  if (is_modp(gi)) {
     EVP_PKEY *pkey = NULL;
     BIGNUM *y = BN_bin2bn(peer, (int)n, NULL);
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
     OSSL_PARAM *params = NULL;
     /* RFC 7296 5.12 / NIST SP 800-56A 5.6.2.3.1: 1 < y < p-1. */
     if (y != NULL && bld != NULL && BN_cmp(y, BN_value_one()) > 0 &&
-        BN_cmp(y, dg.pm1) < 0 &&
-        OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "modp_2048",
+        BN_cmp(y, dg.pm1[gi]) < 0 &&
+        OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, groups[gi].group,
                                         0) == 1 &&
         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PUB_KEY, y) == 1 &&
         (params = OSSL_PARAM_BLD_to_param(bld)) != NULL) {
@@ -418,11 +439,11 @@ int ike_dh_shared(ike_dh_t *dh, const uint8_t *peer, size_t peer_len, uint8_t *o
   size_t slen = want;
   EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, dh->pkey, NULL);
   if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 ||
-      (dh->gi == G_MODP2048 && EVP_PKEY_CTX_set_dh_pad(ctx, 1) != 1)) {
+      (is_modp(dh->gi) && EVP_PKEY_CTX_set_dh_pad(ctx, 1) != 1)) {
     goto done;
   }
   /* Validation was done above (import checks); skip OpenSSL's full public
-   * key check, which for DH costs another 2048-bit exponentiation. */
+   * key check, which for DH costs another full-size exponentiation. */
   if (EVP_PKEY_derive_set_peer_ex(ctx, peer_key, 0) != 1) {
     rc = -IKE_E_BAD_SYNTAX;
     goto done;

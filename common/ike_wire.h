@@ -121,6 +121,9 @@ typedef enum {
 #define IKE_DH_MAP(X)                \
   X(NONE, 0)                         \
   X(MODP_2048, 14)                   \
+  X(MODP_3072, 15)                   \
+  X(MODP_4096, 16)                   \
+  X(MODP_8192, 18)                   \
   X(ECP_256, 19)                     \
   X(ECP_384, 20)                     \
   X(ECP_521, 21)                     \

@@ -3,8 +3,11 @@
  * transform sets in preference order (RFC 7296 2.7: the responder picks one
  * proposal and one transform of each type).
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "ike_log.h"
 #include "ike_proposal.h"
 
 static bool offers(const ike_proposal_t *p, uint8_t type, uint16_t id,
@@ -178,4 +181,141 @@ void ike_proposal_put(ike_mb_t *mb, const ike_choice_t *c, uint8_t proto,
   }
   p->n_transforms = (uint8_t)n;
   ike_put_sa(mb, &sa);
+}
+
+/* --- why nothing was chosen (logs) --- */
+
+typedef struct {
+  char *buf;
+  size_t cap, len;
+} strb_t;
+
+static void sb_printf(strb_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(strb_t *b, const char *fmt, ...)
+{
+  if (b->len + 1 >= b->cap) {
+    return;
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
+  va_end(ap);
+  if (n > 0) {
+    b->len += (size_t)n;
+    if (b->len >= b->cap) {
+      b->len = b->cap - 1; /* truncated */
+    }
+  }
+}
+
+static void describe_transform(strb_t *b, const ike_transform_t *t)
+{
+  switch (t->type) {
+  case IKE_TRANS_ENCR:
+    sb_printf(b, " %s", ike_encr_name(t->id));
+    if (t->key_len != 0) {
+      sb_printf(b, "/%u", t->key_len);
+    }
+    break;
+  case IKE_TRANS_PRF:
+    sb_printf(b, " %s", ike_prf_name(t->id));
+    break;
+  case IKE_TRANS_INTEG:
+    sb_printf(b, " %s", ike_integ_name(t->id));
+    break;
+  case IKE_TRANS_DH:
+    sb_printf(b, " DH_%s", ike_dh_name(t->id));
+    break;
+  case IKE_TRANS_ESN:
+    sb_printf(b, " ESN_%u", t->id);
+    break;
+  default:
+    sb_printf(b, " %s_%u", ike_transform_type_name(t->type), t->id);
+    break;
+  }
+}
+
+static void describe_set(strb_t *b, const ike_cfg_tset_t *s, uint8_t proto)
+{
+  sb_printf(b, " %s {", s->name);
+  for (unsigned i = 0; i < s->n_encr; i++) {
+    sb_printf(b, " %s", ike_encr_name(s->encr[i].id));
+    if (s->encr[i].keylen != 0) {
+      sb_printf(b, "/%u", s->encr[i].keylen);
+    }
+  }
+  for (unsigned i = 0; proto == IKE_PROTO_IKE && i < s->n_prf; i++) {
+    sb_printf(b, " %s", ike_prf_name(s->prf[i]));
+  }
+  for (unsigned i = 0; i < s->n_integ; i++) {
+    sb_printf(b, " %s", ike_integ_name(s->integ[i]));
+  }
+  for (unsigned i = 0; i < s->n_dh; i++) {
+    sb_printf(b, " DH_%s", ike_dh_name(s->dh[i]));
+  }
+  sb_printf(b, " }");
+}
+
+size_t ike_proposal_describe(const ike_cfg_tset_t *sets, unsigned n_sets,
+                             const ike_sa_pld_t *offer, uint8_t proto, char *buf,
+                             size_t cap)
+{
+  strb_t b = {buf, cap, 0};
+  if (cap == 0) {
+    return 0;
+  }
+  buf[0] = '\0';
+  sb_printf(&b, "offered");
+  unsigned shown = 0;
+  for (unsigned i = 0; i < offer->n; i++) {
+    const ike_proposal_t *p = &offer->p[i];
+    if (p->protocol != proto) {
+      continue;
+    }
+    sb_printf(&b, " #%u", p->num);
+    for (unsigned k = 0; k < p->n_transforms; k++) {
+      describe_transform(&b, &p->t[k]);
+    }
+    shown++;
+  }
+  if (shown == 0) {
+    sb_printf(&b, " no %s proposal", ike_proto_name(proto));
+  }
+  sb_printf(&b, " | configured");
+  for (unsigned s = 0; s < n_sets; s++) {
+    describe_set(&b, &sets[s], proto);
+  }
+  return b.len;
+}
+
+void ike_proposal_log_refused(const char *what, uint64_t spi, const ike_cfg_tset_t *sets,
+                              unsigned n_sets, const ike_sa_pld_t *offer, uint8_t proto,
+                              uint64_t now_ms)
+{
+  static _Thread_local uint64_t win_ms;
+  static _Thread_local unsigned in_win, suppressed;
+  if (!IKE_LOG_ON(IKE_LOG_LVL_INFO)) {
+    return;
+  }
+  if (now_ms - win_ms >= 1000u || now_ms < win_ms) {
+    win_ms = now_ms;
+    in_win = 0;
+  }
+  if (in_win >= IKE_PROPOSAL_LOG_PER_S) {
+    suppressed++;
+    return;
+  }
+  in_win++;
+  char d[1024];
+  ike_proposal_describe(sets, n_sets, offer, proto, d, sizeof d);
+  unsigned left_out = suppressed;
+  suppressed = 0;
+  if (spi != 0) {
+    IKE_LOG_SPI(INFO, spi, "%s: NO_PROPOSAL_CHOSEN: %s%s", what, d,
+                left_out ? " (earlier lines left out)" : "");
+  } else if (left_out != 0) {
+    IKE_LOG_INFO("%s: NO_PROPOSAL_CHOSEN: %s (%u like it left out)", what, d, left_out);
+  } else {
+    IKE_LOG_INFO("%s: NO_PROPOSAL_CHOSEN: %s", what, d);
+  }
 }

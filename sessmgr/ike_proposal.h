@@ -28,6 +28,24 @@ int ike_proposal_select(const ike_cfg_tset_t *sets, unsigned n_sets,
                         const ike_sa_pld_t *offer, uint8_t proto,
                         uint16_t ke_group, bool dh_required, ike_choice_t *out);
 
+/* Describe a refused offer in buf (always NUL-terminated, truncated to cap):
+ * "offered #1 ENCR_AES_CBC/128 PRF_HMAC_SHA2_256 ... | configured ike1 {...}".
+ * Returns the length written. */
+size_t ike_proposal_describe(const ike_cfg_tset_t *sets, unsigned n_sets,
+                             const ike_sa_pld_t *offer, uint8_t proto, char *buf,
+                             size_t cap);
+
+/* Log one INFO line saying why no proposal was chosen (issue 12 item 10:
+ * offered against configured transforms). what: the exchange ("IKE_SA_INIT",
+ * "CHILD SA"); spi: ours, 0 before an SA exists. At most
+ * IKE_PROPOSAL_LOG_PER_S lines per second per thread: IKE_SA_INIT is
+ * unauthenticated, so a flood must not become a log flood; the next line
+ * logged says how many were left out. */
+#define IKE_PROPOSAL_LOG_PER_S 10u
+void ike_proposal_log_refused(const char *what, uint64_t spi, const ike_cfg_tset_t *sets,
+                              unsigned n_sets, const ike_sa_pld_t *offer, uint8_t proto,
+                              uint64_t now_ms);
+
 /* Write the accepted proposal as a one-proposal SA payload (with our SPI if
  * spi_len > 0). */
 void ike_proposal_put(ike_mb_t *mb, const ike_choice_t *c, uint8_t proto,

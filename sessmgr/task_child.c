@@ -348,6 +348,8 @@ int ike_child_create(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx, ike_tx_t *tx,
   if (ike_proposal_select(t->child_tsets, t->n_child_tsets, &offer, IKE_PROTO_ESP,
                           ke ? ke->group : IKE_DH_NONE, false, &ch) != 0) {
     IKE_STAT(e, fail_no_proposal);
+    ike_proposal_log_refused("CHILD SA", sa->spi_r, t->child_tsets, t->n_child_tsets,
+                             &offer, IKE_PROTO_ESP, e->now_ms);
     return IKE_N_NO_PROPOSAL_CHOSEN;
   }
   if (ch.want_dh != 0) {

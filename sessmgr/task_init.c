@@ -246,6 +246,8 @@ void ike_task_init_r(ike_engine_t *e, ike_rx_t *rx)
   if (ike_proposal_select(t->ike_tsets, t->n_ike_tsets, &offer, IKE_PROTO_IKE,
                           ke.group, true, &ch) != 0) {
     IKE_STAT(e, fail_no_proposal);
+    ike_proposal_log_refused("IKE_SA_INIT", 0, t->ike_tsets, t->n_ike_tsets, &offer,
+                             IKE_PROTO_IKE, e->now_ms);
     ike_msg_init_error(e, rx, IKE_N_NO_PROPOSAL_CHOSEN, NULL, 0);
     return;
   }

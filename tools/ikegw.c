@@ -186,6 +186,10 @@ int main(int argc, char **argv)
     fprintf(stderr, "%s:0: no crypto template configured\n", config);
     return 2;
   }
+  char advice[1024];
+  if (ike_config_mobike_advice(&cfg, advice, sizeof advice) > 0) {
+    fprintf(stderr, "ikegw: WARN %s\n", advice); /* once, at start */
+  }
   /* Certificate files are read by each sessmgr; check them once here so a
    * bad file stops start-up with one message instead of restart loops. */
   ike_cert_store_t *certs[IKE_CFG_MAX_TEMPLATES];

@@ -453,6 +453,116 @@ static void test_apply_line(void **state) {
   free(c);
 }
 
+/* Issue 12 item 9: gwctl configure takes the seed's block as printed, with
+ * its leading "config" line and closing "end" (the lines start in config
+ * mode); after "end", "config" enters again. */
+static void test_apply_leading_config(void **state) {
+  (void)state;
+  char err[256];
+  ike_config_t *c = parse_ok(T4);
+  const char *frag = "config\n"
+                     "  context ipsec\n"
+                     "    crypto template t ikev2-dynamic\n"
+                     "      ikev2-ikesa mobike cookie-challenge\n"
+                     "    end\n";
+  assert_int_equal(ike_config_apply_buf(c, "gwctl", frag, strlen(frag), err, sizeof(err)), 0);
+  assert_int_equal(c->templates[0].mobike, 1);
+  assert_int_equal(c->templates[0].mobike_cookie_challenge, 1);
+  ike_cfg_cursor_t cur;
+  ike_cfg_cursor_init(&cur, "gwctl");
+  static const char *const lines[] = {"config", "context ipsec",
+                                      "crypto template t ikev2-dynamic",
+                                      "no ikev2-ikesa mobike", "end", "config",
+                                      "context ipsec", "end"};
+  for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+    if (ike_config_apply_line(c, &cur, lines[i], err, sizeof(err)) != 0) {
+      fail_msg("line %zu '%s': %s", i, lines[i], err);
+    }
+  }
+  assert_int_equal(c->templates[0].mobike, 0);
+  /* "config" with arguments, or inside a block, is still an error. */
+  ike_cfg_cursor_init(&cur, "gwctl");
+  assert_int_equal(ike_config_apply_line(c, &cur, "config x", err, sizeof(err)), -1);
+  assert_int_equal(ike_config_apply_line(c, &cur, "context ipsec", err, sizeof(err)), 0);
+  assert_int_equal(ike_config_apply_line(c, &cur, "config", err, sizeof(err)), -1);
+  free(c);
+}
+
+/* Issue 12 item 9: a template of only the seed's lines plus authentication
+ * is complete; everything else has a default (transform sets, timers, DPD,
+ * CHILD SA lifetime, selectors). */
+static const char seed_only[] =
+    "config\n"
+    "  context ctx1\n"
+    "    crypto template tmpl1 ikev2-dynamic\n"
+    "      ikev2-ikesa mobike cookie-challenge\n"
+    "      authentication local pre-shared-key key \"s3cret-psk\"\n"
+    "    end\n";
+
+static void test_seed_template_only(void **state) {
+  (void)state;
+  ike_config_t *c = parse_ok(seed_only);
+  assert_int_equal(c->n_templates, 1);
+  const ike_cfg_template_t *t = &c->templates[0];
+  assert_string_equal(t->name, "tmpl1");
+  assert_int_equal(t->mobike, 1);
+  assert_int_equal(t->mobike_cookie_challenge, 1);
+  assert_int_equal(t->ike_tset_default, 1);
+  assert_true(t->n_ike_tsets > 0);
+  assert_int_equal(t->child_tset_default, 1);
+  assert_true(t->n_child_tsets > 0);
+  assert_int_equal(t->retrans_timeout_ms, 2000);
+  assert_int_equal(t->max_retrans, 5);
+  assert_int_equal(t->dpd_interval_s, 30);
+  assert_true(t->child_lifetime_s >= 60);
+  /* The built-in IKE sets accept MODP-3072/4096/8192 (clients propose them alone). */
+  int seen = 0;
+  for (unsigned k = 0; k < t->n_ike_tsets; k++) {
+    for (unsigned i = 0; i < t->ike_tsets[k].n_dh; i++) {
+      uint16_t g = t->ike_tsets[k].dh[i];
+      seen |= (g == IKE_DH_MODP_3072) | (g == IKE_DH_MODP_4096) << 1 |
+              (g == IKE_DH_MODP_8192) << 2;
+    }
+  }
+  assert_int_equal(seen, 7);
+  /* Printed back it parses to the same config. */
+  char buf[8192];
+  assert_true(ike_config_print_buf(c, buf, sizeof(buf)) > 0);
+  ike_config_t *c2 = parse_ok(buf);
+  assert_true(ike_config_equal(c, c2));
+  free(c2);
+  free(c);
+}
+
+/* Issue 12 item 9: MOBIKE with timers below the seed's advice (our defaults)
+ * gives one warning line naming the templates; otherwise none. */
+static void test_mobike_timer_advice(void **state) {
+  (void)state;
+  char buf[1024];
+  ike_config_t *c = parse_ok(T4 "ikev2-ikesa mobike\n");
+  assert_int_equal(ike_config_mobike_advice(c, buf, sizeof(buf)), 0);
+  assert_string_equal(buf, "");
+  free(c);
+  c = parse_ok(T4 "ikev2-ikesa mobike\nikev2-ikesa retransmission-timeout 500\n#exit\n"
+               "crypto template u ikev2-dynamic\nauthentication local pre-shared-key key k\n"
+               "ikev2-ikesa mobike\ndpd interval 10\n#exit\n"
+               "crypto template v ikev2-dynamic\nauthentication local pre-shared-key key k\n"
+               "ikev2-ikesa max-retransmission 1\n#exit\n"
+               "crypto template w ikev2-dynamic\nauthentication local pre-shared-key key k\n"
+               "ikev2-ikesa mobike\nno dpd\nikev2-ikesa retransmission-timeout 4000\n");
+  assert_int_equal(ike_config_mobike_advice(c, buf, sizeof(buf)), 2);
+  assert_null(strchr(buf, '\n')); /* one line */
+  assert_non_null(strstr(buf, "t (retransmission-timeout 500 ms"));
+  assert_non_null(strstr(buf, "; u (retransmission-timeout 2000 ms, max-retransmission 5, "
+                              "dpd interval 10 s)"));
+  assert_null(strstr(buf, " v ("));  /* no MOBIKE: no advice */
+  assert_null(strstr(buf, " w ("));  /* DPD off and larger timers: fine */
+  /* Truncated, still terminated. */
+  assert_int_equal(ike_config_mobike_advice(c, buf, 16), 2);
+  assert_true(strlen(buf) < 16);
+  free(c);
+}
+
 static void test_lookups(void **state) {
   (void)state;
   ike_config_t *c = parse_ok(full_text);
@@ -518,6 +628,9 @@ int main(void) {
       cmocka_unit_test(test_mobike),      cmocka_unit_test(test_roundtrip),
       cmocka_unit_test(test_apply_line),  cmocka_unit_test(test_lookups),
       cmocka_unit_test(test_deploy_files),
+      cmocka_unit_test(test_apply_leading_config),
+      cmocka_unit_test(test_seed_template_only),
+      cmocka_unit_test(test_mobike_timer_advice),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

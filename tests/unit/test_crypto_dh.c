@@ -175,6 +175,94 @@ static void expect_shared_err(ike_dh_t *dh, const uint8_t *peer, size_t n, int e
   assert_int_equal(len, 0);
 }
 
+/* Issue 12 item 9: MODP-3072/4096/8192 (RFC 3526 sections 4, 5, 7; IKEv2
+ * groups 15, 16, 18). For each: the KE data is the prime's size; x = 5 gives
+ * 2^5 zero-padded (generator 2); two fixed private values agree, and the
+ * shared secret equals g^(xa*xb) mod p computed here with BIGNUM alone from
+ * the RFC's prime (its first and last 64 bits are ones, RFC 3526); a fresh
+ * pair agrees; p - 1 and 1 are refused as peer values. */
+static void test_modp_large_groups(void **state) {
+  (void)state;
+  static const struct {
+    uint16_t id;
+    size_t len;
+    BIGNUM *(*prime)(BIGNUM *);
+  } g[] = {{IKE_DH_MODP_3072, 384, BN_get_rfc3526_prime_3072},
+           {IKE_DH_MODP_4096, 512, BN_get_rfc3526_prime_4096},
+           {IKE_DH_MODP_8192, 1024, BN_get_rfc3526_prime_8192}};
+  static uint8_t pa[IKE_MAX_DH_PUB], pb[IKE_MAX_DH_PUB], sa[IKE_MAX_DH_SECRET],
+      sb[IKE_MAX_DH_SECRET], want[IKE_MAX_DH_SECRET];
+  uint8_t xa[40], xb[40];
+  for (size_t i = 0; i < sizeof(xa); i++) {
+    xa[i] = (uint8_t)(0xa5 ^ (i * 7));
+    xb[i] = (uint8_t)(0x3c + i * 13);
+  }
+  for (size_t k = 0; k < sizeof(g) / sizeof(g[0]); k++) {
+    size_t n = g[k].len, la = 0, lb = 0, ls = 0;
+    assert_true(ike_dh_supported(g[k].id));
+    assert_int_equal(ike_dh_pub_len(g[k].id), n);
+    ike_dh_t *a = NULL, *b = NULL;
+    uint8_t five = 5;
+    assert_int_equal(ike_dh_new_from_priv(g[k].id, &five, 1, &a), 0);
+    assert_int_equal(ike_dh_group(a), g[k].id);
+    assert_int_equal(ike_dh_public(a, pa, sizeof(pa), &la), 0);
+    assert_int_equal(la, n);
+    memset(want, 0, n);
+    want[n - 1] = 32;
+    assert_memory_equal(pa, want, n);
+    ike_dh_free(a);
+    /* Fixed private values: both sides agree, and with BIGNUM's answer. */
+    assert_int_equal(ike_dh_new_from_priv(g[k].id, xa, sizeof(xa), &a), 0);
+    assert_int_equal(ike_dh_new_from_priv(g[k].id, xb, sizeof(xb), &b), 0);
+    assert_int_equal(ike_dh_public(a, pa, sizeof(pa), &la), 0);
+    assert_int_equal(ike_dh_public(b, pb, sizeof(pb), &lb), 0);
+    assert_int_equal(ike_dh_shared(a, pb, lb, sa, sizeof(sa), &ls), 0);
+    assert_int_equal(ls, n);
+    assert_int_equal(ike_dh_shared(b, pa, la, sb, sizeof(sb), &ls), 0);
+    assert_memory_equal(sa, sb, n);
+    BIGNUM *p = g[k].prime(NULL), *ya = BN_bin2bn(pa, (int)n, NULL);
+    BIGNUM *x = BN_bin2bn(xb, sizeof(xb), NULL), *z = BN_new();
+    BN_CTX *bc = BN_CTX_new();
+    assert_non_null(p);
+    assert_int_equal(BN_num_bytes(p), (int)n);
+    uint8_t pbytes[1024];
+    assert_int_equal(BN_bn2binpad(p, pbytes, (int)n), (int)n);
+    for (size_t j = 0; j < 8; j++) {
+      assert_int_equal(pbytes[j], 0xff);
+      assert_int_equal(pbytes[n - 1 - j], 0xff);
+    }
+    assert_int_equal(BN_mod_exp(z, ya, x, p, bc), 1);
+    assert_int_equal(BN_bn2binpad(z, want, (int)n), (int)n);
+    assert_memory_equal(sa, want, n);
+    /* Peer values 1 and p - 1 refused; wrong length refused. */
+    memset(pb, 0, n);
+    pb[n - 1] = 1;
+    expect_shared_err(a, pb, n, -IKE_E_BAD_SYNTAX);
+    assert_int_equal(BN_sub_word(p, 1), 1);
+    assert_int_equal(BN_bn2binpad(p, pb, (int)n), (int)n);
+    expect_shared_err(a, pb, n, -IKE_E_BAD_SYNTAX);
+    expect_shared_err(a, pb, n - 1, -IKE_E_BAD_LENGTH);
+    BN_free(p);
+    BN_free(ya);
+    BN_free(x);
+    BN_free(z);
+    BN_CTX_free(bc);
+    ike_dh_free(a);
+    ike_dh_free(b);
+    /* Fresh key pairs agree. */
+    assert_int_equal(ike_dh_new(g[k].id, &a), 0);
+    assert_int_equal(ike_dh_new(g[k].id, &b), 0);
+    assert_int_equal(ike_dh_public(a, pa, sizeof(pa), &la), 0);
+    assert_int_equal(ike_dh_public(b, pb, sizeof(pb), &lb), 0);
+    assert_memory_not_equal(pa, pb, n);
+    assert_int_equal(ike_dh_shared(a, pb, lb, sa, sizeof(sa), &ls), 0);
+    assert_int_equal(ike_dh_shared(b, pa, la, sb, sizeof(sb), &ls), 0);
+    assert_memory_equal(sa, sb, n);
+    ike_dh_free(a);
+    ike_dh_free(b);
+  }
+}
+
 /* MODP peer value must satisfy 1 < y < p-1 and be exactly 256 bytes. */
 static void test_modp_rejects(void **state) {
   (void)state;
@@ -245,7 +333,7 @@ static void test_unsupported_and_bad_priv(void **state) {
   assert_int_equal(ike_dh_new(2, &dh), -IKE_E_UNSUPPORTED);  /* MODP-1024 */
   assert_null(dh);
   assert_false(ike_dh_supported(IKE_DH_NONE));
-  assert_int_equal(ike_dh_pub_len(15), 0);
+  assert_int_equal(ike_dh_pub_len(17), 0);  /* MODP-6144: not offered */
   assert_int_equal(ike_dh_new_from_priv(IKE_DH_ECP_256, zero, 32, &dh), -IKE_E_BAD_SYNTAX);
   assert_int_equal(ike_dh_new_from_priv(IKE_DH_CURVE25519, zero, 31, &dh), -IKE_E_BAD_LENGTH);
   ike_dh_free(NULL);
@@ -259,6 +347,7 @@ int main(void) {
       cmocka_unit_test(test_x25519_rfc7748),     cmocka_unit_test(test_random_pairs_agree),
       cmocka_unit_test(test_modp_rejects),       cmocka_unit_test(test_ecp_rejects),
       cmocka_unit_test(test_x25519_rejects),     cmocka_unit_test(test_unsupported_and_bad_priv),
+      cmocka_unit_test(test_modp_large_groups),
   };
   return cmocka_run_group_tests(tests, vec_setup, vec_teardown);
 }
