@@ -380,6 +380,10 @@ bool ike_task_mobike_check_done(ike_engine_t *e, ike_sa_t *sa, const ike_rx_t *r
 /* Where the CHILD SAs of sa are (or go) in the datapath: the IKE path, or
  * the last verified one while a return routability check holds them. */
 void ike_task_mobike_esp_path(const ike_sa_t *sa, ike_path_t *path, bool *encap);
+/* IKE rekey (old -> nsa, before nsa's CHILD SAs are named to ipsecmgr): CHILD
+ * SAs held for a return routability check stay held under nsa, and nsa runs
+ * the check again (the old SA's check goes with the old SA). */
+void ike_task_mobike_rekeyed(ike_engine_t *e, ike_sa_t *old, ike_sa_t *nsa);
 /* NAT detection (task_natd.c). */
 void ike_natd_hash(uint64_t spi_i, uint64_t spi_r,
                    const struct sockaddr_storage *ss, uint8_t out[20]);

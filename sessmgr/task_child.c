@@ -577,6 +577,7 @@ static void rekey_ike(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx, const ccs_req
   ike_timer_schedule(e, sa);
   IKE_LOG_INFO("SPI %016llx: rekeyed to SPI %016llx", (unsigned long long)sa->spi_r,
                (unsigned long long)nsa->spi_r);
+  ike_task_mobike_rekeyed(e, sa, nsa); /* a pending COOKIE2 check holds ESP back */
   /* Name the new owner to ipsecmgr: an identical SaAdd keeps the installed
    * SAs and only updates their IKE SPI, which is what ipsecmgr checks when a
    * later CHILD rekey claims the same virtual IP. */

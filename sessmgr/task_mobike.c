@@ -116,6 +116,21 @@ void ike_task_mobike_esp_path(const ike_sa_t *sa, ike_path_t *path, bool *encap)
   *encap = sa->esp_hold ? sa->esp_natt : sa->natt;
 }
 
+void ike_task_mobike_rekeyed(ike_engine_t *e, ike_sa_t *old, ike_sa_t *nsa)
+{
+  bool checking = old->esp_hold || old->rrc_pending ||
+                  (old->req != NULL && old->req_kind == IKE_REQ_COOKIE2);
+  if (!checking) {
+    return;
+  }
+  nsa->esp_hold = old->esp_hold;
+  nsa->esp_path = old->esp_path;
+  nsa->esp_natt = old->esp_natt;
+  old->esp_hold = false;
+  old->rrc_pending = false;
+  ike_task_mobike_check(e, nsa);
+}
+
 /* The check passed: the CHILD SAs join the IKE SA on its path, unless a
  * newer update came meanwhile (its own check, pending, moves them). */
 static void release_children(ike_engine_t *e, ike_sa_t *sa)

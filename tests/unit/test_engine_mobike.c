@@ -671,6 +671,37 @@ static void rrc_hold_survives_checkpoint(void **state)
   ike_wipe(ck_rec, sizeof ck_rec);
 }
 
+/* An IKE rekey while the CHILD SAs wait for the check: the new IKE SA names
+ * them to ipsecmgr on the old (verified) path, runs the check itself, and
+ * only its echo moves them. */
+static void rrc_hold_survives_ike_rekey(void **state)
+{
+  hx_t *hx = *state;
+  up(hx, MOBIKE_RRC);
+  ike_path_t a = hx_ci(hx)->path, b = hx_path("127.0.2.2", 4500);
+  ike_path_t old = gw_view(&a), want = gw_view(&b);
+  ike_client_set_answer(hx->cl, IKE_CLIENT_SILENT);
+  challenge(hx, &b);
+  hx_run(hx); /* the client ignores the first check */
+  assert_int_equal(hx->n_upd, 0);
+  ike_client_set_answer(hx->cl, IKE_CLIENT_ANSWER);
+  /* CREATE_CHILD_SA { SA(IKE), Ni, KEi } --> */
+  assert_int_equal(ike_client_rekey_ike(hx->cl), 0);
+  assert_true(hx_step_gw(hx));
+  assert_int_equal(hx->n_add, 2);
+  assert_true(hx_path_eq(&hx->add[1].path, &old)); /* not to the unverified B */
+  assert_true(hx->add[1].no_rebind);
+  assert_int_equal(hx->n_upd, 0);
+  assert_int_equal(hx_st(hx)->mobike_rrc_started, 2);
+  /* <-- INFORMATIONAL { N(COOKIE2) } from the new IKE SA --> echoed */
+  hx_run(hx);
+  assert_int_equal(hx_st(hx)->mobike_rrc_passed, 1);
+  assert_int_equal(hx->n_upd, 1);
+  assert_true(hx_path_eq(&hx->upd[0].path, &want));
+  child_view_t v = gw_child(hx);
+  assert_true(hx_path_eq(&v.c.path, &want));
+}
+
 /* Without MOBIKE the CHILD SAs keep NAT rebinding (no_rebind off). */
 static void no_rebind_only_for_mobike(void **state)
 {
@@ -703,6 +734,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(rrc_response_without_cookie2, setup, teardown),
       cmocka_unit_test_setup_teardown(rrc_hold_survives_checkpoint, setup, teardown),
       cmocka_unit_test_setup_teardown(no_rebind_only_for_mobike, setup, teardown),
+      cmocka_unit_test_setup_teardown(rrc_hold_survives_ike_rekey, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
