@@ -414,6 +414,17 @@ static int h_config_global(ike_cfg_pctx_t *p, int neg) {
     return (ike_cfg_want(p, 2, "state-directory <path>") ||
            ike_cfg_set_str(p, c->state_dir, sizeof(c->state_dir), p->tok[1], "state-directory")) ? -1 : 0;
   }
+  if (ike_cfg_tok_is(p, o, "checkpoint") && ike_cfg_tok_is(p, o + 1, "sync")) {
+    if (neg) {
+      c->ckpt_sync_ms = IKE_CFG_DEF_CKPT_SYNC_MS;
+      return ike_cfg_want(p, 3, "default checkpoint sync");
+    }
+    if (ike_cfg_want(p, 5, "checkpoint sync every <0-60000> ms (0 = every commit)") != 0 ||
+        !ike_cfg_tok_is(p, 2, "every") || !ike_cfg_tok_is(p, 4, "ms")) {
+      return ike_cfg_perr(p, "usage: checkpoint sync every <0-60000> ms (0 = every commit)");
+    }
+    return ike_cfg_get_u32(p, p->tok[3], 0, 60000, "checkpoint sync", &c->ckpt_sync_ms);
+  }
   if (ike_cfg_tok_is(p, o, "logging") && ike_cfg_tok_is(p, o + 1, "level") && !neg) {
     static const char *lv[] = {"error", "warning", "info", "debug"};
     if (ike_cfg_want(p, 3, "logging level error|warning|info|debug") != 0) {

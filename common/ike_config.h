@@ -10,6 +10,7 @@
  *     sessmgr workers 0                       # 0 = one per core
  *     datapath userspace | xfrm
  *     state-directory /var/lib/ikegw
+ *     checkpoint sync every 100 ms       # fsync of the checkpoints; 0 = each commit
  *     logging level error|warning|info|debug
  *     ike udp-port 500
  *     ike nat-t-udp-port 4500
@@ -105,6 +106,7 @@
 #define IKE_CFG_DEF_IKE_LIFETIME_S  86400u
 #define IKE_CFG_DEF_CHILD_LIFETIME_S 3600u
 #define IKE_CFG_DEF_COOKIE_THRESHOLD 1000u
+#define IKE_CFG_DEF_CKPT_SYNC_MS 100u     /* "checkpoint sync every 100 ms" */
 #define IKE_CFG_DEF_HALF_OPEN_PER_PEER 100u
 #define IKE_CFG_DEF_BULKSTATS_S     300u
 #define IKE_CFG_DEF_STATE_DIR       "/var/lib/ikegw"
@@ -268,6 +270,7 @@ typedef struct ike_config {
   uint8_t datapath;                         /* ike_cfg_datapath_t */
   uint8_t log_level;                        /* ike_cfg_loglevel_t */
   char state_dir[IKE_CFG_PATH_MAX];
+  uint32_t ckpt_sync_ms;                    /* checkpoint fsync period; 0 = every commit */
   uint16_t ike_port;                        /* default 500 */
   uint16_t natt_port;                       /* default 4500 */
   char bulkstats_file[IKE_CFG_PATH_MAX];    /* "" = no CSV file */

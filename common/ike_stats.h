@@ -207,6 +207,9 @@
   X(ckpt_records_deleted, "checkpoint records deleted (IKE SAs gone)", NULL)                \
   X(ckpt_commit_us, "CPU microseconds spent encoding, writing and committing checkpoints", NULL) \
   X(ckpt_restored, "IKE SAs restored from the checkpoint store at start", NULL)             \
+  X(ckpt_syncs, "checkpoint store flushes to disk (fsync, per the sync policy)", NULL)       \
+  X(ckpt_store_reset,                                                                      \
+    "checkpoint store unreadable at start: moved aside, the slot started empty", NULL)      \
   X(fail_checkpoint, "checkpoint commits failed (changes kept and retried)", NULL)
 
 /* The counters: one uint64_t per entry of IKE_STATS_MAP, in list order. */

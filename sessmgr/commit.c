@@ -11,12 +11,14 @@
  * checkpoint does not know (a replay after restart would drop it anyway).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "ike_crypto.h"
 #include "ike_log.h"
+#include "ike_store_util.h"
 #include "sessmgr.h"
 
 /* CPU time of this thread in µs: a commit's cost without the time other
@@ -212,6 +214,10 @@ static bool commit(sessmgr_t *sm)
     return false;
   }
   ike_engine_take_dirty(sm->engine, true, cpu_us() - t0);
+  sm->sync_pending = true;
+  if (sm->cfg.ckpt_sync_ms == 0) {
+    ike_engine_stat_add(sm->engine, IKE_STAT_ckpt_syncs, 1); /* the commit synced */
+  }
   return true;
 }
 
@@ -264,39 +270,136 @@ static int restore_one(void *arg, uint64_t spi, const uint8_t *rec, size_t len)
   return 0;
 }
 
+/* --- durability (DESIGN.md "Recovery": a stated policy) ---
+ * "checkpoint sync every N ms": commits are written without fsync and a
+ * thread of libuv's pool flushes the file every N ms when something was
+ * committed, so the loop never waits for the disk. A host crash loses at most
+ * the last N ms of changes (those sessions' peers see an older state: a
+ * retransmission or a renegotiation). N = 0: every commit is flushed before
+ * the iteration's packets leave (nothing committed is lost; the loop waits
+ * for the disk once per iteration). */
+
+static void sync_work(uv_work_t *w)
+{
+  sessmgr_t *sm = w->data;
+  sm->sync_rc = ike_ckpt_store_sync(sm->store);
+}
+
+static void sync_done(uv_work_t *w, int status)
+{
+  sessmgr_t *sm = w->data;
+  sm->sync_busy = false;
+  if (status == 0 && sm->sync_rc == 0) {
+    ike_engine_stat_add(sm->engine, IKE_STAT_ckpt_syncs, 1);
+  } else {
+    sm->sync_pending = true; /* try again at the next tick */
+    ike_engine_count_ckpt_failure(sm->engine);
+  }
+}
+
+static void on_sync_timer(uv_timer_t *t)
+{
+  sessmgr_t *sm = t->data;
+  if (sm->store == NULL || sm->sync_busy || !sm->sync_pending) {
+    return;
+  }
+  sm->sync_pending = false;
+  sm->sync_busy = true;
+  sm->sync_req.data = sm;
+  if (uv_queue_work(sm->loop, &sm->sync_req, sync_work, sync_done) != 0) {
+    sm->sync_busy = false;
+    sm->sync_pending = true;
+  }
+}
+
+/* Open the store; one that cannot be opened or read, or whose last restore
+ * never finished (the process died reading it), is moved aside and the slot
+ * starts empty: an ERROR line and ckpt_store_reset say so. Returns the
+ * number of SAs restored. */
+static size_t open_and_restore(sessmgr_t *sm, restore_ctx_t *rc)
+{
+  char path[4096], moved[4200] = "";
+  const char *why = NULL;
+  if (ike_ckpt_store_file(sm->cfg.state_dir, sm->slot, path, sizeof path) != 0) {
+    return 0;
+  }
+  if (ike_store_load_begin(path)) {
+    why = "its last restore never finished";
+  } else if (ike_ckpt_store_open(sm->cfg.state_dir, sm->slot, &sm->store) != 0) {
+    why = "it cannot be opened";
+  } else {
+    ike_engine_set_checkpointing(sm->engine, true);
+    if (ike_ckpt_store_foreach(sm->store, restore_one, rc) < 0) {
+      why = "it cannot be read to the end";
+      ike_ckpt_store_close(sm->store);
+      sm->store = NULL;
+    }
+  }
+  if (why != NULL) {
+    if (ike_store_move_aside(path, moved, sizeof moved) != 0) {
+      snprintf(moved, sizeof moved, "(not moved: %s)", strerror(errno));
+    }
+    IKE_LOG_ERR("checkpoint store %s: %s; moved to %s, this slot starts without "
+                "its sessions", path, why, moved);
+    ike_engine_stat_add(sm->engine, IKE_STAT_ckpt_store_reset, 1);
+    /* Whatever the engine took from the bad store goes (never half a slot). */
+    if (rc->ok > 0) {
+      ike_engine_clear_all_silently(sm->engine);
+      rc->ok = 0;
+    }
+    if (sm->store == NULL &&
+        ike_ckpt_store_open(sm->cfg.state_dir, sm->slot, &sm->store) != 0) {
+      sm->store = NULL;
+    }
+    ike_engine_set_checkpointing(sm->engine, sm->store != NULL);
+  }
+  ike_store_load_end(path);
+  return rc->ok;
+}
+
 void sessmgr_ckpt_start(sessmgr_t *sm)
 {
   uv_update_time(sm->loop);
   sm->wall_off = wall_ms() - (int64_t)uv_now(sm->loop);
-  if (ike_ckpt_store_open(sm->cfg.state_dir, sm->slot, &sm->store) != 0) {
-    IKE_LOG_WARN("no checkpoint store in %s: sessions of this slot will not survive "
-                 "a restart", sm->cfg.state_dir);
-    sm->store = NULL;
+  restore_ctx_t rc = {.sm = sm};
+  uint64_t t0 = uv_hrtime();
+  open_and_restore(sm, &rc);
+  if (sm->store == NULL) {
+    IKE_LOG_ERR("no checkpoint store in %s: sessions of this slot will not survive "
+                "a restart", sm->cfg.state_dir);
   } else {
-    restore_ctx_t rc = {.sm = sm};
-    uint64_t t0 = uv_hrtime();
-    ike_engine_set_checkpointing(sm->engine, true);
-    ike_ckpt_store_foreach(sm->store, restore_one, &rc);
     for (size_t i = 0; i < rc.n_bad; i++) {
       ike_ckpt_store_del(sm->store, rc.bad[i]);
     }
     if (ike_ckpt_store_commit(sm->store) != 0) {
       ike_ckpt_store_abort(sm->store);
     }
-    free(rc.bad);
-    IKE_LOG_INFO("checkpoint store %s: %zu IKE SAs restored, %zu refused, in %.1f ms",
-                 ike_ckpt_store_path(sm->store), rc.ok, rc.refused,
-                 (double)(uv_hrtime() - t0) / 1e6);
+    ike_ckpt_store_set_sync(sm->store, sm->cfg.ckpt_sync_ms == 0);
+    IKE_LOG_INFO("checkpoint store %s: %zu IKE SAs restored, %zu refused, in %.1f ms; "
+                 "sync %s", ike_ckpt_store_path(sm->store), rc.ok, rc.refused,
+                 (double)(uv_hrtime() - t0) / 1e6,
+                 sm->cfg.ckpt_sync_ms == 0 ? "at every commit" : "periodic");
   }
+  free(rc.bad);
   uv_prepare_init(sm->loop, &sm->commit);
   sm->commit.data = sm;
   uv_prepare_start(&sm->commit, on_prepare);
+  uv_timer_init(sm->loop, &sm->sync_timer);
+  sm->sync_timer.data = sm;
+  if (sm->store != NULL && sm->cfg.ckpt_sync_ms > 0) {
+    uv_timer_start(&sm->sync_timer, on_sync_timer, sm->cfg.ckpt_sync_ms,
+                   sm->cfg.ckpt_sync_ms);
+  }
 }
 
 void sessmgr_ckpt_stop(sessmgr_t *sm)
 {
   /* What the last iteration changed was committed by its prepare callback;
    * a graceful stop keeps the records, so a restart restores the sessions. */
+  uv_timer_stop(&sm->sync_timer);
+  if (sm->store != NULL && !sm->sync_busy) {
+    ike_ckpt_store_sync(sm->store); /* a graceful stop leaves nothing unflushed */
+  }
   ike_ckpt_store_close(sm->store);
   sm->store = NULL;
   if (sm->outq.buf != NULL) {

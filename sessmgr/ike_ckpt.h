@@ -91,7 +91,14 @@ int ike_ckpt_store_foreach(ike_ckpt_store_t *st, ike_ckpt_visit_fn fn, void *arg
 /* Number of records committed. */
 size_t ike_ckpt_store_count(ike_ckpt_store_t *st);
 
-/* Flush committed transactions to disk (fsync). */
+/* Flush committed transactions to disk (fsync). Safe to call from another
+ * thread while the owner commits (LMDB's env sync). */
 int ike_ckpt_store_sync(ike_ckpt_store_t *st);
+/* every_commit true: each commit reaches the disk before it returns (a host
+ * crash loses nothing committed); false (the default after open): commits
+ * are durable against a killed process only, until ike_ckpt_store_sync. */
+void ike_ckpt_store_set_sync(ike_ckpt_store_t *st, bool every_commit);
+/* The store file of slot in state_dir (what ike_ckpt_store_open opens). */
+int ike_ckpt_store_file(const char *state_dir, uint16_t slot, char *out, size_t len);
 
 #endif /* IKE_CKPT_H */

@@ -58,8 +58,7 @@ int ike_ckpt_store_open(const char *state_dir, uint16_t slot, ike_ckpt_store_t *
   if (st == NULL) {
     return -IKE_E_NOMEM;
   }
-  int n = snprintf(st->path, sizeof st->path, "%s/ckpt-sessmgr-%u.mdb", state_dir, slot);
-  if (n < 0 || (size_t)n >= sizeof st->path) {
+  if (ike_ckpt_store_file(state_dir, slot, st->path, sizeof st->path) != 0) {
     free(st);
     return -IKE_E_STORE;
   }
@@ -91,7 +90,8 @@ int ike_ckpt_store_open(const char *state_dir, uint16_t slot, ike_ckpt_store_t *
     txn = NULL;
   }
   if (rc != 0) {
-    store_err(st, "open", rc);
+    /* The caller decides what follows (sessmgr: moved aside, one ERROR). */
+    IKE_LOG_WARN("checkpoint store %s: open: %s", st->path, mdb_strerror(rc));
     if (txn != NULL) {
       mdb_txn_abort(txn);
     }
@@ -295,6 +295,17 @@ size_t ike_ckpt_store_count(ike_ckpt_store_t *st)
     mdb_txn_abort(txn);
   }
   return n;
+}
+
+int ike_ckpt_store_file(const char *state_dir, uint16_t slot, char *out, size_t len)
+{
+  int n = snprintf(out, len, "%s/ckpt-sessmgr-%u.mdb", state_dir, slot);
+  return n < 0 || (size_t)n >= len ? -IKE_E_STORE : 0;
+}
+
+void ike_ckpt_store_set_sync(ike_ckpt_store_t *st, bool every_commit)
+{
+  mdb_env_set_flags(st->env, MDB_NOSYNC, every_commit ? 0 : 1);
 }
 
 int ike_ckpt_store_sync(ike_ckpt_store_t *st)

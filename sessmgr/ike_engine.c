@@ -459,6 +459,27 @@ void ike_engine_child_expire(ike_engine_t *e, uint64_t ike_spi, uint32_t spi_in,
   }
 }
 
+static void no_child_del(void *ctx, uint32_t spi_in, uint32_t spi_out)
+{
+  (void)ctx, (void)spi_in, (void)spi_out;
+}
+
+void ike_engine_clear_all_silently(ike_engine_t *e)
+{
+  ike_engine_ops_t ops = e->ops;
+  bool freeing = e->freeing;
+  e->ops.child_del = no_child_del;
+  e->freeing = true;
+  for (size_t j = 0; j < e->cap; j++) {
+    while (e->tab[j] != NULL) {
+      ike_sa_destroy(e, e->tab[j]); /* backward shift refills slot j */
+    }
+  }
+  e->n_gone = 0;
+  e->ops = ops;
+  e->freeing = freeing;
+}
+
 int ike_engine_clear(ike_engine_t *e, uint64_t spi, uint64_t now_ms)
 {
   int n = 0;

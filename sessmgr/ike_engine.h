@@ -197,4 +197,9 @@ void ike_engine_foreach_sa(const ike_engine_t *e,
  * Returns the number of SAs deleted. */
 int ike_engine_clear(ike_engine_t *e, uint64_t spi, uint64_t now_ms);
 
+/* Forget every SA at once: nothing is sent, no CHILD SA operation goes out,
+ * no checkpoint record changes (a restore from a store found bad midway is
+ * undone this way). */
+void ike_engine_clear_all_silently(ike_engine_t *e);
+
 #endif /* IKE_ENGINE_H */

@@ -48,6 +48,11 @@ typedef struct sessmgr {
   uv_prepare_t commit; /* end of each loop iteration: commit, then send */
   sessmgr_outq_t outq;
   bool demux_paused;   /* back-pressure: outq over SESSMGR_OUTQ_HIGH */
+  uv_timer_t sync_timer; /* "checkpoint sync every N ms" */
+  uv_work_t sync_req;  /* the fsync, on libuv's thread pool */
+  int sync_rc;
+  bool sync_busy;      /* sync_req running */
+  bool sync_pending;   /* committed since the last sync started */
 } sessmgr_t;
 
 /* Output queue bounds (messages) for back-pressure towards demux. */
