@@ -1,347 +1,404 @@
 /*
- * ikeload.c - N simulated IKEv2 clients (sessmgr/ike_client.h) on loopback
- * addresses 127.1.x.y against a real gateway: each establishes (PSK, CP,
- * MOBIKE); with --move all then move at once to a second address 127.2.x.y
- * (MOBIKE UPDATE_SA_ADDRESSES) and every update must be answered. Prints
- * established / moved / failed counts and timings, deletes its SAs and stops
- * by itself (overall deadline).
+ * ikeload.c - load generator: N simulated IKEv2 remote-access clients
+ * (sessmgr/ike_client.h: PSK, CP, MOBIKE) against a real gateway, event
+ * driven on one libuv loop. Each client has its own source address
+ * (127.16/12 + i first, 127.32/12 + i after a move, 127.48/12 + i after a
+ * move behind a simulated NAT) on two shared UDP sockets (ikeload_net.c).
  *
  *   ikeload [-n N] [--gw ADDR] [--port P] [--natt-port P] [--psk KEY]
- *           [--move] [--no-mobike] [--rate R] [--timeout MS] [--keep]
+ *           [--scenario STEPS | --scenario-file FILE] [--sync]
+ *           [--rate R | --concurrency C] [--step-rate R] [--duration S]
+ *           [--dpd S] [--retrans MS] [--max-retrans N] [--dh G] [--ke-group G]
+ *           [--answer answer|silent|wrong-cookie2] [--no-mobike]
+ *           [--addr-base A] [--move-base A] [--nat-base A]
+ *           [--json[=FILE]] [--progress S] [--quiet] [--watch-pid PID]...
+ *   legacy: [--move] [--keep] [--timeout MS]
  *
- * Exit status: 0 if every client established (and moved), 1 otherwise.
+ * STEPS: comma-separated, first connect: connect, hold=S (DPD every --dpd S),
+ * wait=S, dpd, move[:nat][:cookie2], rekey-ike, rekey-child, disconnect.
+ * A scenario file holds the same words separated by blanks, commas or lines
+ * ('#' starts a comment). Without --scenario: connect[,move][,disconnect]
+ * from --move / --keep (--move implies --sync: all move at once).
+ *
+ * Exit status: 0 if every client completed every step, 1 if any failed, 2 on
+ * usage or setup errors.
  */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <getopt.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "ike_client.h"
-
-#define MAX_CLIENTS 16000
-
-typedef struct lc {
-  ike_client_t *cl;
-  int fd[2];                      /* socket on the first / second address */
-  struct sockaddr_storage addr[2];
-  uint64_t updates_before;
-  bool moved_ok, move_sent;
-  uint16_t natt_port_be;          /* the gateway's NAT-T port, network order */
-} lc_t;
-
-typedef struct opts {
-  unsigned n;
-  const char *gw, *psk;
-  uint16_t port, natt_port;
-  bool move, mobike, keep;
-  unsigned rate;                  /* clients started per 10 ms */
-  uint64_t timeout_ms;
-} opts_t;
-
-static uint64_t now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void lc_send(void *ctx, const ike_path_t *path, bool natt, const uint8_t *pkt,
-                    size_t len)
-{
-  lc_t *c = ctx;
-  uint8_t buf[8192 + 4];
-  const struct sockaddr_in *from = (const struct sockaddr_in *)&path->local;
-  const struct sockaddr_in *a1 = (const struct sockaddr_in *)&c->addr[1];
-  int fd = from->sin_addr.s_addr == a1->sin_addr.s_addr ? c->fd[1] : c->fd[0];
-  size_t off = natt ? 4 : 0;
-  if (fd < 0 || len + off > sizeof buf) {
-    return;
-  }
-  memset(buf, 0, off); /* non-ESP marker (RFC 3948 2.2) */
-  memcpy(buf + off, pkt, len);
-  (void)sendto(fd, buf, len + off, 0, (const struct sockaddr *)&path->peer,
-               sizeof(struct sockaddr_in));
-}
-
-/* A UDP socket bound to 127.<net>.x.y:0 for client i. */
-static int bind_sock(unsigned net, unsigned i, struct sockaddr_storage *ss)
-{
-  struct sockaddr_in *in = (struct sockaddr_in *)ss;
-  memset(ss, 0, sizeof *ss);
-  in->sin_family = AF_INET;
-  in->sin_addr.s_addr = htonl(127u << 24 | net << 16 | ((i + 1) >> 8) << 8 | ((i + 1) & 0xFF));
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    return -1;
-  }
-  socklen_t sl = sizeof *in;
-  if (bind(fd, (struct sockaddr *)in, sizeof *in) != 0 ||
-      getsockname(fd, (struct sockaddr *)in, &sl) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-static int lc_new(lc_t *c, unsigned i, const opts_t *o)
-{
-  ike_client_cfg_t cfg;
-  char id[64];
-  static const ike_client_ops_t ops = {lc_send};
-  memset(&cfg, 0, sizeof cfg);
-  c->fd[0] = bind_sock(1, i, &c->addr[0]);
-  c->fd[1] = o->move ? bind_sock(2, i, &c->addr[1]) : -1;
-  if (c->fd[0] < 0 || (o->move && c->fd[1] < 0)) {
-    return -1;
-  }
-  snprintf(id, sizeof id, "load%u.example.net", i);
-  cfg.psk = o->psk;
-  cfg.id_type = IKE_ID_FQDN;
-  cfg.id = id;
-  cfg.ike = (ike_suite_t){.encr = IKE_ENCR_AES_GCM_16, .encr_bits = 256,
-                          .prf = IKE_PRF_HMAC_SHA2_256, .dh = IKE_DH_ECP_256};
-  cfg.esp = (ike_suite_t){.encr = IKE_ENCR_AES_GCM_16, .encr_bits = 256};
-  cfg.mobike = o->mobike;
-  cfg.path.local = c->addr[0];
-  struct sockaddr_in *gw = (struct sockaddr_in *)&cfg.path.peer;
-  gw->sin_family = AF_INET;
-  gw->sin_port = htons(o->port);
-  if (inet_pton(AF_INET, o->gw, &gw->sin_addr) != 1) {
-    return -1;
-  }
-  cfg.natt_port = o->natt_port;
-  c->natt_port_be = htons(o->natt_port);
-  cfg.retrans_ms = 2000;
-  cfg.max_retrans = 3;
-  return ike_client_new(&cfg, &ops, c, &c->cl);
-}
-
-/* Read everything waiting on fd and hand it to the client. */
-static void lc_read(lc_t *c, int k, uint64_t t)
-{
-  uint8_t buf[8192];
-  for (int budget = 0; budget < 64; budget++) {
-    struct sockaddr_storage from;
-    socklen_t fl = sizeof from;
-    ssize_t n = recvfrom(c->fd[k], buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
-    if (n < 0) {
-      return;
-    }
-    ike_path_t path = {.peer = from, .local = c->addr[k]};
-    /* From the NAT-T port: non-ESP marker, then IKE (a zero SPI there is ESP
-     * with SPI 0, which does not exist). */
-    bool natt = ((const struct sockaddr_in *)&from)->sin_port == c->natt_port_be &&
-                n >= 4 && buf[0] == 0 && buf[1] == 0 && buf[2] == 0 && buf[3] == 0;
-    if (natt) {
-      ike_client_recv(c->cl, &path, true, buf + 4, (size_t)n - 4, t);
-    } else if (n >= 28) {
-      ike_client_recv(c->cl, &path, false, buf, (size_t)n, t);
-    }
-  }
-}
-
-/* One poll round over all sockets (at most wait_ms), then timers. */
-static void pump(lc_t *cs, unsigned n, struct pollfd *pfd, int wait_ms)
-{
-  unsigned m = 0;
-  for (unsigned i = 0; i < n; i++) {
-    for (int k = 0; k < 2; k++) {
-      pfd[m].fd = cs[i].fd[k];
-      pfd[m].events = POLLIN;
-      pfd[m].revents = 0;
-      m++;
-    }
-  }
-  int r = poll(pfd, m, wait_ms);
-  uint64_t t = now_ms();
-  for (unsigned j = 0; r > 0 && j < m; j++) {
-    if (pfd[j].revents & POLLIN) {
-      lc_read(&cs[j / 2], (int)(j % 2), t);
-    }
-  }
-  for (unsigned i = 0; i < n; i++) {
-    ike_client_tick(cs[i].cl, t);
-  }
-}
-
-static unsigned long long sum_retransmits(const lc_t *cs, unsigned n)
-{
-  unsigned long long k = 0;
-  for (unsigned i = 0; i < n; i++) {
-    k += ike_client_info(cs[i].cl)->retransmits;
-  }
-  return k;
-}
-
-static unsigned count_state(const lc_t *cs, unsigned n, ike_client_state_t st)
-{
-  unsigned k = 0;
-  for (unsigned i = 0; i < n; i++) {
-    k += ike_client_info(cs[i].cl)->state == st;
-  }
-  return k;
-}
-
-/* Start every client (rate per 10 ms) and wait for all to settle. */
-static uint64_t phase_establish(lc_t *cs, unsigned n, struct pollfd *pfd,
-                                const opts_t *o, uint64_t deadline)
-{
-  uint64_t t0 = now_ms();
-  unsigned started = 0;
-  while (now_ms() < deadline) {
-    for (unsigned k = 0; k < o->rate && started < n; k++, started++) {
-      ike_client_start(cs[started].cl, now_ms());
-    }
-    pump(cs, n, pfd, 10);
-    unsigned settled = count_state(cs, n, IKE_CLIENT_ESTABLISHED) +
-                       count_state(cs, n, IKE_CLIENT_FAILED);
-    if (started == n && settled == n) {
-      break;
-    }
-  }
-  return now_ms() - t0;
-}
-
-/* All established clients move at once; wait for every answer. */
-static uint64_t phase_move(lc_t *cs, unsigned n, struct pollfd *pfd, uint64_t deadline)
-{
-  uint64_t t0 = now_ms();
-  ike_client_move_opts_t mo = {.natt = true};
-  for (unsigned i = 0; i < n; i++) {
-    const ike_client_info_t *in = ike_client_info(cs[i].cl);
-    if (in->state != IKE_CLIENT_ESTABLISHED || ike_client_busy(cs[i].cl)) {
-      continue;
-    }
-    ike_path_t p = in->path;
-    p.local = cs[i].addr[1];
-    cs[i].updates_before = in->updates_done;
-    cs[i].move_sent = ike_client_move(cs[i].cl, &p, &mo) == 0;
-  }
-  while (now_ms() < deadline) {
-    pump(cs, n, pfd, 10);
-    unsigned pending = 0;
-    for (unsigned i = 0; i < n; i++) {
-      const ike_client_info_t *in = ike_client_info(cs[i].cl);
-      cs[i].moved_ok = cs[i].move_sent && in->updates_done > cs[i].updates_before &&
-                       in->error == 0 && in->state == IKE_CLIENT_ESTABLISHED;
-      pending += cs[i].move_sent && in->state == IKE_CLIENT_ESTABLISHED &&
-                 in->updates_done == cs[i].updates_before;
-    }
-    if (pending == 0) {
-      break;
-    }
-  }
-  return now_ms() - t0;
-}
-
-static void phase_delete(lc_t *cs, unsigned n, struct pollfd *pfd)
-{
-  for (unsigned i = 0; i < n; i++) {
-    if (ike_client_info(cs[i].cl)->state == IKE_CLIENT_ESTABLISHED &&
-        !ike_client_busy(cs[i].cl)) {
-      ike_client_delete(cs[i].cl);
-    }
-  }
-  uint64_t end = now_ms() + 2000;
-  while (now_ms() < end && count_state(cs, n, IKE_CLIENT_CLOSED) <
-                               count_state(cs, n, IKE_CLIENT_ESTABLISHED) +
-                                   count_state(cs, n, IKE_CLIENT_CLOSED)) {
-    pump(cs, n, pfd, 10);
-  }
-}
+#include "ikeload.h"
 
 static void usage(void)
 {
-  fprintf(stderr, "usage: ikeload [-n N] [--gw ADDR] [--port P] [--natt-port P] "
-                  "[--psk KEY] [--move] [--no-mobike] [--rate R] [--timeout MS] "
-                  "[--keep]\n");
+  fprintf(stderr,
+          "usage: ikeload [-n N] [--gw ADDR] [--port P] [--natt-port P] [--psk KEY]\n"
+          "  [--scenario STEPS | --scenario-file FILE] [--sync] [--rate R | --concurrency C]\n"
+          "  [--step-rate R] [--duration S] [--dpd S] [--retrans MS] [--max-retrans N]\n"
+          "  [--dh G] [--ke-group G] [--answer answer|silent|wrong-cookie2] [--no-mobike]\n"
+          "  [--addr-base A] [--move-base A] [--nat-base A] [--json[=FILE]] [--progress S]\n"
+          "  [--quiet] [--watch-pid PID]... [--move] [--keep] [--timeout MS]\n"
+          "STEPS: connect,hold=S,wait=S,dpd,move[:nat][:cookie2],rekey-ike,rekey-child,"
+          "disconnect\n");
 }
 
-static int parse_opts(int argc, char **argv, opts_t *o)
+/* One scenario word: "move:nat", "hold=30", ... */
+static int parse_step(const char *w, ld_step_t *st)
 {
-  static const struct option lo[] = {
-      {"gw", 1, NULL, 'g'},      {"port", 1, NULL, 'p'},   {"natt-port", 1, NULL, 'P'},
-      {"psk", 1, NULL, 'k'},     {"move", 0, NULL, 'm'},   {"no-mobike", 0, NULL, 'M'},
-      {"rate", 1, NULL, 'r'},    {"timeout", 1, NULL, 't'}, {"keep", 0, NULL, 'K'},
-      {"help", 0, NULL, 'h'},    {NULL, 0, NULL, 0}};
-  *o = (opts_t){.n = 10, .gw = "127.0.0.1", .psk = "ikegw-default-psk-change-me",
-                .port = 500, .natt_port = 4500, .mobike = true, .rate = 50,
-                .timeout_ms = 30000};
-  int ch;
-  while ((ch = getopt_long(argc, argv, "n:h", lo, NULL)) != -1) {
-    switch (ch) {
-    case 'n': o->n = (unsigned)strtoul(optarg, NULL, 10); break;
-    case 'g': o->gw = optarg; break;
-    case 'p': o->port = (uint16_t)strtoul(optarg, NULL, 10); break;
-    case 'P': o->natt_port = (uint16_t)strtoul(optarg, NULL, 10); break;
-    case 'k': o->psk = optarg; break;
-    case 'm': o->move = true; break;
-    case 'M': o->mobike = false; break;
-    case 'r': o->rate = (unsigned)strtoul(optarg, NULL, 10); break;
-    case 't': o->timeout_ms = strtoull(optarg, NULL, 10); break;
-    case 'K': o->keep = true; break;
-    default: usage(); return -1;
+  char name[32];
+  size_t nl = strcspn(w, ":=");
+  if (nl == 0 || nl >= sizeof name) {
+    return -1;
+  }
+  memcpy(name, w, nl);
+  name[nl] = 0;
+  memset(st, 0, sizeof *st);
+  unsigned k = 0;
+  while (k < LD_STEP_N && strcmp(ld_step_name(k), name) != 0) {
+    k++;
+  }
+  if (k == LD_STEP_N) {
+    return -1;
+  }
+  st->kind = (uint8_t)k;
+  const char *rest = w + nl;
+  if (k == LD_STEP_HOLD || k == LD_STEP_WAIT) {
+    char *end;
+    double s = *rest == '=' ? strtod(rest + 1, &end) : -1;
+    if (s < 0 || s > 86400 || *end != 0) {
+      return -1;
+    }
+    st->ms = (uint32_t)(s * 1000);
+    return 0;
+  }
+  while (*rest == ':' && k == LD_STEP_MOVE) {
+    rest++;
+    size_t l = strcspn(rest, ":");
+    if (l == 3 && strncmp(rest, "nat", 3) == 0) {
+      st->flags |= LD_MOVE_NAT;
+    } else if (l == 7 && strncmp(rest, "cookie2", 7) == 0) {
+      st->flags |= LD_MOVE_COOKIE2;
+    } else {
+      return -1;
+    }
+    rest += l;
+  }
+  return *rest == 0 ? 0 : -1;
+}
+
+/* Words separated by blanks, commas or newlines; '#' to the end of a line. */
+static int parse_steps(char *text, ld_opts_t *o)
+{
+  char *save = NULL;
+  for (char *p = text; *p; p++) {
+    if (*p == '#') {
+      while (*p && *p != '\n') {
+        *p++ = ' ';
+      }
+      if (*p == 0) {
+        break;
+      }
     }
   }
-  if (o->n == 0 || o->n > MAX_CLIENTS || o->rate == 0) {
-    usage();
+  o->n_steps = 0;
+  for (char *w = strtok_r(text, " \t\r\n,", &save); w != NULL;
+       w = strtok_r(NULL, " \t\r\n,", &save)) {
+    if (o->n_steps == LD_MAX_STEPS || parse_step(w, &o->steps[o->n_steps]) != 0) {
+      fprintf(stderr, "ikeload: bad scenario step '%s'\n", w);
+      return -1;
+    }
+    o->n_steps++;
+  }
+  if (o->n_steps == 0 || o->steps[0].kind != LD_STEP_CONNECT) {
+    fprintf(stderr, "ikeload: a scenario starts with connect\n");
+    return -1;
+  }
+  for (unsigned k = 1; k < o->n_steps; k++) {
+    if (o->steps[k].kind == LD_STEP_CONNECT) {
+      fprintf(stderr, "ikeload: connect only as the first step\n");
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static int read_file(const char *path, char *buf, size_t cap)
+{
+  FILE *f = fopen(path, "r");
+  if (f == NULL) {
+    fprintf(stderr, "ikeload: %s: cannot open\n", path);
+    return -1;
+  }
+  size_t n = fread(buf, 1, cap - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  return 0;
+}
+
+static int parse_base(const char *s, uint32_t *out)
+{
+  struct in_addr a;
+  if (inet_pton(AF_INET, s, &a) != 1 || (ntohl(a.s_addr) >> 24) != 127) {
+    fprintf(stderr, "ikeload: %s: want an address in 127.0.0.0/8\n", s);
+    return -1;
+  }
+  *out = ntohl(a.s_addr);
+  return 0;
+}
+
+/* The three address sets stay in 127/8, off .0 and .255 of 127.0.0.x (the
+ * gateway's usual 127.0.0.1 is left alone), and do not overlap. */
+static int check_bases(const ld_opts_t *o)
+{
+  for (unsigned k = 0; k < 3; k++) {
+    uint64_t end = (uint64_t)o->base[k] + o->n - 1;
+    if (end > 0x7FFFFFFEu || o->base[k] <= 0x7F000001u) {
+      fprintf(stderr, "ikeload: address set %u leaves 127.0.0.2-127.255.255.254\n", k);
+      return -1;
+    }
+    for (unsigned j = 0; j < k; j++) {
+      if (o->base[k] < o->base[j] + o->n && o->base[j] < o->base[k] + o->n) {
+        fprintf(stderr, "ikeload: address sets %u and %u overlap for %u clients\n", j, k,
+                o->n);
+        return -1;
+      }
+    }
+  }
+  return 0;
+}
+
+static int parse_answer(const char *s, ike_client_answer_t *a)
+{
+  if (strcmp(s, "answer") == 0) {
+    *a = IKE_CLIENT_ANSWER;
+  } else if (strcmp(s, "silent") == 0) {
+    *a = IKE_CLIENT_SILENT;
+  } else if (strcmp(s, "wrong-cookie2") == 0) {
+    *a = IKE_CLIENT_WRONG_COOKIE2;
+  } else {
     return -1;
   }
   return 0;
 }
 
+typedef struct legacy {
+  bool move, keep;
+  const char *scenario, *scenario_file;
+} legacy_t;
+
+static const struct option long_opts[] = {
+    {"gw", 1, NULL, 'g'},          {"port", 1, NULL, 'p'},
+    {"natt-port", 1, NULL, 'P'},   {"psk", 1, NULL, 'k'},
+    {"move", 0, NULL, 'm'},        {"no-mobike", 0, NULL, 'M'},
+    {"rate", 1, NULL, 'r'},        {"timeout", 1, NULL, 't'},
+    {"keep", 0, NULL, 'K'},        {"scenario", 1, NULL, 's'},
+    {"scenario-file", 1, NULL, 'S'}, {"sync", 0, NULL, 'y'},
+    {"concurrency", 1, NULL, 'c'}, {"step-rate", 1, NULL, 'R'},
+    {"duration", 1, NULL, 'd'},    {"dpd", 1, NULL, 'D'},
+    {"retrans", 1, NULL, 'x'},     {"max-retrans", 1, NULL, 'X'},
+    {"dh", 1, NULL, 'G'},          {"ke-group", 1, NULL, 'E'},
+    {"answer", 1, NULL, 'a'},      {"addr-base", 1, NULL, '1'},
+    {"move-base", 1, NULL, '2'},   {"nat-base", 1, NULL, '3'},
+    {"json", 2, NULL, 'j'},        {"progress", 1, NULL, 'o'},
+    {"quiet", 0, NULL, 'q'},       {"watch-pid", 1, NULL, 'w'},
+    {"help", 0, NULL, 'h'},        {NULL, 0, NULL, 0}};
+
+static int parse_one(int ch, ld_opts_t *o, legacy_t *lg)
+{
+  switch (ch) {
+  case 'n': o->n = (unsigned)strtoul(optarg, NULL, 10); break;
+  case 'g': o->gw = optarg; break;
+  case 'p': o->port = (uint16_t)strtoul(optarg, NULL, 10); break;
+  case 'P': o->natt_port = (uint16_t)strtoul(optarg, NULL, 10); break;
+  case 'k': o->psk = optarg; break;
+  case 'm': lg->move = true; break;
+  case 'M': o->mobike = false; break;
+  case 'r': o->rate = strtod(optarg, NULL); break;
+  case 't': o->duration_ms = strtoull(optarg, NULL, 10); break;
+  case 'K': lg->keep = true; break;
+  case 's': lg->scenario = optarg; break;
+  case 'S': lg->scenario_file = optarg; break;
+  case 'y': o->sync = true; break;
+  case 'c': o->concurrency = (unsigned)strtoul(optarg, NULL, 10); break;
+  case 'R': o->step_rate = strtod(optarg, NULL); break;
+  case 'd': o->duration_ms = (uint64_t)(strtod(optarg, NULL) * 1000); break;
+  case 'D': o->dpd_ms = (uint32_t)(strtod(optarg, NULL) * 1000); break;
+  case 'x': o->retrans_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
+  case 'X': o->max_retrans = (uint8_t)strtoul(optarg, NULL, 10); break;
+  case 'G': o->dh = (uint16_t)strtoul(optarg, NULL, 10); break;
+  case 'E': o->ke_group = (uint16_t)strtoul(optarg, NULL, 10); break;
+  case 'a': return parse_answer(optarg, &o->answer);
+  case '1': return parse_base(optarg, &o->base[0]);
+  case '2': return parse_base(optarg, &o->base[1]);
+  case '3': return parse_base(optarg, &o->base[2]);
+  case 'j': o->json = true; o->json_file = optarg; break;
+  case 'o': o->progress_s = strtod(optarg, NULL); break;
+  case 'q': o->progress_s = -1; break;
+  case 'w':
+    if (o->n_watch == sizeof o->watch_pid / sizeof o->watch_pid[0]) {
+      return -1;
+    }
+    o->watch_pid[o->n_watch++] = atoi(optarg);
+    break;
+  default: return -1;
+  }
+  return 0;
+}
+
+static int scenario(ld_opts_t *o, const legacy_t *lg)
+{
+  static char text[8192];
+  if (lg->scenario_file != NULL) {
+    if (read_file(lg->scenario_file, text, sizeof text) != 0) {
+      return -1;
+    }
+  } else if (lg->scenario != NULL) {
+    snprintf(text, sizeof text, "%s", lg->scenario);
+  } else {
+    snprintf(text, sizeof text, "connect%s%s", lg->move ? ",move" : "",
+             lg->keep ? "" : ",disconnect");
+    o->sync = o->sync || lg->move; /* as before: everyone moves at once */
+  }
+  return parse_steps(text, o);
+}
+
+static int parse_opts(int argc, char **argv, ld_opts_t *o)
+{
+  legacy_t lg = {false, false, NULL, NULL};
+  *o = (ld_opts_t){.n = 10, .gw = "127.0.0.1", .psk = "ikegw-default-psk-change-me",
+                   .port = 500, .natt_port = 4500, .mobike = true, .rate = 2000,
+                   .duration_ms = 300000, .retrans_ms = 2000, .max_retrans = 3,
+                   .dh = IKE_DH_ECP_256,
+                   .base = {0x7F100001u, 0x7F200001u, 0x7F300001u}};
+  int ch;
+  while ((ch = getopt_long(argc, argv, "n:h", long_opts, NULL)) != -1) {
+    if (parse_one(ch, o, &lg) != 0) {
+      usage();
+      return -1;
+    }
+  }
+  if (optind != argc || o->n == 0 || o->n > LD_MAX_CLIENTS || o->duration_ms == 0 ||
+      !ike_dh_supported(o->dh) || (o->ke_group && !ike_dh_supported(o->ke_group))) {
+    usage();
+    return -1;
+  }
+  return scenario(o, &lg) == 0 && check_bases(o) == 0 ? 0 : -1;
+}
+
+/* --- Loop --- */
+
+static void on_prepare(uv_prepare_t *p)
+{
+  ld_t *ld = p->data;
+  ld_net_flush(ld); /* everything the last iteration queued, in batches */
+  ld_run_arm(ld);
+}
+
+static void on_progress(uv_timer_t *t)
+{
+  ld_progress(t->data, false);
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+  ld_t *ld = t->data;
+  fprintf(stderr, "%sikeload: duration over, unfinished clients fail\n", ld->tty ? "\n" : "");
+  ld_run_stop(ld);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+  (void)signum;
+  ld_run_stop(s->data);
+}
+
+static int write_json(ld_t *ld)
+{
+  if (ld->o.json_file == NULL) {
+    ld_report_json(ld, stdout);
+    return 0;
+  }
+  FILE *f = fopen(ld->o.json_file, "w");
+  if (f == NULL) {
+    fprintf(stderr, "ikeload: %s: cannot write\n", ld->o.json_file);
+    return -1;
+  }
+  ld_report_json(ld, f);
+  fclose(f);
+  return 0;
+}
+
+static void run(ld_t *ld)
+{
+  uv_prepare_t prep;
+  uv_timer_t prog, dl;
+  uv_signal_t sint, sterm;
+  uv_prepare_init(ld->loop, &prep);
+  prep.data = ld;
+  uv_prepare_start(&prep, on_prepare);
+  uv_timer_init(ld->loop, &prog);
+  uv_timer_init(ld->loop, &dl);
+  prog.data = dl.data = ld;
+  double every = ld->o.progress_s != 0 ? ld->o.progress_s : ld->tty ? 0.25 : 5.0;
+  if (every > 0) {
+    uv_timer_start(&prog, on_progress, (uint64_t)(every * 1000), (uint64_t)(every * 1000));
+  }
+  uv_timer_start(&dl, on_deadline, ld->o.duration_ms, 0);
+  uv_signal_init(ld->loop, &sint);
+  uv_signal_init(ld->loop, &sterm);
+  sint.data = sterm.data = ld;
+  uv_signal_start(&sint, on_signal, SIGINT);
+  uv_signal_start(&sterm, on_signal, SIGTERM);
+  ld->gw_cpu0_s = ld_gw_cpu_s(ld);
+  ld_run_start(ld);
+  uv_run(ld->loop, UV_RUN_DEFAULT);
+  ld_net_flush(ld);
+  ld->gw_cpu_s = ld_gw_cpu_s(ld) - ld->gw_cpu0_s;
+  ld_sample_gw(ld, -1);
+  if (every > 0) {
+    ld_progress(ld, true);
+  }
+  uv_close((uv_handle_t *)&prep, NULL);
+  uv_close((uv_handle_t *)&prog, NULL);
+  uv_close((uv_handle_t *)&dl, NULL);
+  uv_close((uv_handle_t *)&sint, NULL);
+  uv_close((uv_handle_t *)&sterm, NULL);
+  uv_close((uv_handle_t *)&ld->timer, NULL);
+  uv_close((uv_handle_t *)&ld->pacer, NULL);
+  uv_run(ld->loop, UV_RUN_NOWAIT);
+}
+
 int main(int argc, char **argv)
 {
-  opts_t o;
-  if (parse_opts(argc, argv, &o) != 0 || ike_crypto_init() != 0) {
+  static ld_t ld;
+  if (parse_opts(argc, argv, &ld.o) != 0 || ike_crypto_init() != 0) {
     return 2;
   }
-  lc_t *cs = calloc(o.n, sizeof *cs);
-  struct pollfd *pfd = calloc(2u * o.n, sizeof *pfd);
-  if (cs == NULL || pfd == NULL) {
+  ld.loop = uv_default_loop();
+  ld.tty = isatty(STDERR_FILENO);
+  ld.gw.sin_family = AF_INET;
+  ld.gw.sin_port = htons(ld.o.port);
+  ld.natt_port_be = htons(ld.o.natt_port);
+  if (inet_pton(AF_INET, ld.o.gw, &ld.gw.sin_addr) != 1) {
+    fprintf(stderr, "ikeload: --gw %s: not an IPv4 address\n", ld.o.gw);
     return 2;
   }
-  for (unsigned i = 0; i < o.n; i++) {
-    if (lc_new(&cs[i], i, &o) != 0) {
-      fprintf(stderr, "ikeload: client %u: cannot bind 127.1/127.2 address: %s\n", i,
-              strerror(errno));
-      return 2;
-    }
+  ld_global = &ld;
+  if (ld_net_open(&ld) != 0 || ld_run_init(&ld) != 0) {
+    perror("ikeload: setup");
+    return 2;
   }
-  uint64_t deadline = now_ms() + o.timeout_ms;
-  uint64_t t_est = phase_establish(cs, o.n, pfd, &o, deadline);
-  unsigned est = count_state(cs, o.n, IKE_CLIENT_ESTABLISHED);
-  unsigned long long rt = sum_retransmits(cs, o.n);
-  printf("established %u/%u in %llu ms (failed %u, retransmissions %llu)\n", est, o.n,
-         (unsigned long long)t_est, o.n - est, rt);
-  unsigned moved = 0;
-  if (o.move) {
-    uint64_t t_mv = phase_move(cs, o.n, pfd, deadline);
-    for (unsigned i = 0; i < o.n; i++) {
-      moved += cs[i].moved_ok;
-    }
-    printf("moved %u/%u in %llu ms (failed %u, retransmissions %llu)\n", moved, est,
-           (unsigned long long)t_mv, est - moved, sum_retransmits(cs, o.n) - rt);
+  run(&ld);
+  ld_report(&ld, ld.o.json && ld.o.json_file == NULL ? stderr : stdout);
+  int rc = ld.failed == 0 && ld.finished == ld.o.n ? 0 : 1;
+  if (ld.o.json && write_json(&ld) != 0) {
+    rc = 2;
   }
-  if (!o.keep) {
-    phase_delete(cs, o.n, pfd);
-  }
-  for (unsigned i = 0; i < o.n; i++) {
-    ike_client_free(cs[i].cl);
-    close(cs[i].fd[0]);
-    if (cs[i].fd[1] >= 0) {
-      close(cs[i].fd[1]);
-    }
-  }
-  free(cs);
-  free(pfd);
+  ld_net_close(&ld);
+  ld_run_free(&ld);
   ike_crypto_cleanup();
-  return est == o.n && (!o.move || moved == est) ? 0 : 1;
+  return rc;
 }
