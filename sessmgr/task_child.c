@@ -111,24 +111,23 @@ static bool tsi_narrow_vip(const ike_sa_t *sa, const ike_ts_pld_t *tsi, ike_ts_t
   return false;
 }
 
-/* Narrow the peer's TSi (remote-access: to its virtual IP, see above;
- * site-to-site: its first address-range selector, no remote selectors are
- * configured) and TSr to our local selectors (RFC 7296 2.9). Returns 0, or
- * the notify that refuses the CHILD SA: FAILED_CP_REQUIRED when a
- * remote-access client has no virtual IP in IKE_AUTH (3.10.1: it sent no
- * CP request; its TSi must never become its inner address), else
- * TS_UNACCEPTABLE. */
+/* Narrow the peer's TSi (a peer with an assigned virtual IP: to it, see
+ * above; else on a site-to-site template: its first address-range selector,
+ * no remote selectors are configured) and TSr to our local selectors (RFC
+ * 7296 2.9). Returns 0, or the notify that refuses the CHILD SA:
+ * FAILED_CP_REQUIRED when a remote-access client has no virtual IP in
+ * IKE_AUTH (3.10.1: it sent no CP request; its TSi must never become its
+ * inner address), else TS_UNACCEPTABLE. */
 static int ts_narrow(const ike_engine_t *e, const ike_sa_t *sa, bool ike_auth,
                      const ike_ts_pld_t *tsi, const ike_ts_pld_t *tsr,
                      ike_ts_t *remote, ike_ts_t *local)
 {
   const ike_cfg_template_t *t = ike_sa_tmpl(e, sa);
   bool got = false;
-  if (tmpl_remote_access(t)) {
-    if (sa->vip4 == 0 && !sa->has_vip6) {
-      return ike_auth ? IKE_N_FAILED_CP_REQUIRED : IKE_N_TS_UNACCEPTABLE;
-    }
-    got = tsi_narrow_vip(sa, tsi, remote);
+  if (sa->vip4 != 0 || sa->has_vip6) {
+    got = tsi_narrow_vip(sa, tsi, remote); /* an assigned VIP always rules */
+  } else if (tmpl_remote_access(t)) {
+    return ike_auth ? IKE_N_FAILED_CP_REQUIRED : IKE_N_TS_UNACCEPTABLE;
   } else {
     for (unsigned i = 0; i < tsi->n && !got; i++) {
       if (tsi->ts[i].type == IKE_TS_IPV4_ADDR_RANGE ||
@@ -216,10 +215,10 @@ static void ts_log_refusal(const ike_engine_t *e, const ike_sa_t *sa, int err,
   size_t off = 0;
   ts_list_text(tsi, pi, sizeof pi);
   ts_list_text(tsr, pr, sizeof pr);
-  if (!tmpl_remote_access(t)) {
-    snprintf(ai, sizeof ai, "any (no address pool)");
-  } else if (sa->vip4 == 0 && !sa->has_vip6) {
-    snprintf(ai, sizeof ai, "none (no virtual IP assigned: no CP request)");
+  if (sa->vip4 == 0 && !sa->has_vip6) {
+    snprintf(ai, sizeof ai, "%s", tmpl_remote_access(t)
+                                      ? "none (no virtual IP assigned: no CP request)"
+                                      : "any (no address pool)");
   } else {
     ai[0] = '\0';
     if (vip_ts(sa, IKE_TS_IPV4_ADDR_RANGE, &v)) {
@@ -575,8 +574,6 @@ static void rekey_ike(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx, const ccs_req
   sa->expire_ms = e->now_ms + 60000;
   ike_timer_schedule(e, nsa);
   ike_timer_schedule(e, sa);
-  IKE_LOG_INFO("SPI %016llx: rekeyed to SPI %016llx", (unsigned long long)sa->spi_r,
-               (unsigned long long)nsa->spi_r);
   ike_task_mobike_rekeyed(e, sa, nsa); /* a pending COOKIE2 check holds ESP back */
   /* Name the new owner to ipsecmgr: an identical SaAdd keeps the installed
    * SAs and only updates their IKE SPI, which is what ipsecmgr checks when a
@@ -588,6 +585,8 @@ static void rekey_ike(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx, const ccs_req
   }
 }
 
+  IKE_LOG_INFO("SPI %016llx: rekeyed to SPI %016llx", (unsigned long long)sa->spi_r,
+               (unsigned long long)nsa->spi_r);
 void ike_task_child_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx)
 {
   ccs_req_t r;
