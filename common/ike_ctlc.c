@@ -27,7 +27,11 @@ Ikegw__Ctl__Envelope *ike_ctlc_ask(void *zctx, const char *run_dir, int slot,
                                    const Ikegw__Ctl__Envelope *env, int timeout_ms)
 {
   char ep[600];
-  snprintf(ep, sizeof ep, "ipc://%s/ctl-sessmgr-%d.sock", run_dir, slot);
+  if (slot < 0) {
+    snprintf(ep, sizeof ep, "ipc://%s/ctl-ikegw.sock", run_dir); /* the launcher */
+  } else {
+    snprintf(ep, sizeof ep, "ipc://%s/ctl-sessmgr-%d.sock", run_dir, slot);
+  }
   void *s = zmq_socket(zctx, ZMQ_DEALER);
   if (s == NULL) {
     return NULL;

@@ -11,7 +11,8 @@
  * (written by the launcher), or -1. */
 int ike_ctlc_workers(const char *run_dir);
 
-/* Send a packed control Envelope to sessmgr `slot` and wait up to timeout_ms
+/* Send a packed control Envelope to sessmgr `slot` (slot -1: the launcher,
+ * RUN/ctl-ikegw.sock) and wait up to timeout_ms
  * for the answer. Returns the unpacked answer (free with
  * ikegw__ctl__envelope__free_unpacked) or NULL. */
 struct Ikegw__Ctl__Envelope;

@@ -270,11 +270,16 @@ static void do_result(sessmgr_t *sm, const ike_ipc_msg_t *msg, uint64_t id, bool
 
 /* Make next the running config: certificate files are read again (a failure
  * refuses the whole change), SAs keep their template and pool by name. */
-static int apply_config(sessmgr_t *sm, const ike_config_t *next, char *err, size_t len)
+static int apply_config(sessmgr_t *sm, const ike_config_t *next, bool dry, char *err,
+                        size_t len)
 {
   ike_cert_store_t *certs[IKE_CFG_MAX_TEMPLATES] = {0};
   if (ike_cert_load_config(next, certs, err, len) != 0) {
     return -1;
+  }
+  if (dry) { /* the files can be read: that is all a check needs */
+    ike_cert_free_config(certs);
+    return 0;
   }
   ike_engine_set_config(sm->engine, next); /* remaps while sm->cfg is the old one */
   sm->cfg = *next;
@@ -320,8 +325,8 @@ static void do_configure(sessmgr_t *sm, const ike_ipc_msg_t *msg, uint64_t id,
     if (rc == 0) {
       rc = ike_engine_config_check(sm->engine, next, err, sizeof err);
     }
-    if (rc == 0 && !c->dry_run) {
-      rc = apply_config(sm, next, err, sizeof err);
+    if (rc == 0) {
+      rc = apply_config(sm, next, c->dry_run, err, sizeof err);
     }
   }
   do_result(sm, msg, id, rc == 0, rc == 0 ? NULL : err, rc == 0 ? "configuration applied" : NULL);

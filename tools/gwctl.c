@@ -47,7 +47,11 @@ static Ikegw__Ctl__Envelope *ask(int slot, Ikegw__Ctl__Envelope *env)
 {
   Ikegw__Ctl__Envelope *rsp = ike_ctlc_ask(zctx, run_dir, slot, env, TIMEOUT_MS);
   if (rsp == NULL) {
-    fprintf(stderr, "gwctl: sessmgr %d did not answer (%s)\n", slot, run_dir);
+    if (slot < 0) {
+      fprintf(stderr, "gwctl: the launcher did not answer (%s)\n", run_dir);
+    } else {
+      fprintf(stderr, "gwctl: sessmgr %d did not answer (%s)\n", slot, run_dir);
+    }
   }
   return rsp;
 }
@@ -284,10 +288,15 @@ static int show_sas(int summary)
 /* A Result from slot 0..n-1; prints output lines. */
 static int result_all(Ikegw__Ctl__Envelope *env, int only_first, char **text_out)
 {
-  int n = only_first ? 1 : workers(), bad = 0;
+  /* The launcher owns the running config: configure and show configuration
+   * go to it when it runs (ikegw_running.h); else to every sessmgr. */
+  char lp[600];
+  snprintf(lp, sizeof lp, "%s/ctl-ikegw.sock", run_dir);
+  int launcher = env->msg_case == IKEGW__CTL__ENVELOPE__MSG_CONFIGURE && access(lp, F_OK) == 0;
+  int n = only_first || launcher ? 1 : workers(), bad = 0;
   char *last_err = NULL;
   for (int s = 0; s < n; s++) {
-    Ikegw__Ctl__Envelope *r = ask(s, env);
+    Ikegw__Ctl__Envelope *r = ask(launcher ? -1 : s, env);
     if (r == NULL || r->msg_case != IKEGW__CTL__ENVELOPE__MSG_RESULT) {
       bad++;
       continue;

@@ -25,6 +25,7 @@
 #include "ike_config.h"
 #include "ike_ctlc.h"
 #include "ike_show.h"
+#include "ikegw_running.h"
 
 #define MAX_CHILD 70
 
@@ -40,6 +41,20 @@ typedef struct child {
 static child_t kids[MAX_CHILD];
 static int n_kids;
 static volatile sig_atomic_t stopping;
+
+/* gwctl configure could not be applied by a sessmgr: restart it on the
+ * running config (the loop below starts it again at once). */
+static void restart_sessmgr(void *arg, unsigned slot)
+{
+  char name[32];
+  (void)arg;
+  snprintf(name, sizeof name, "sessmgr-%u", slot);
+  for (int i = 0; i < n_kids; i++) {
+    if (kids[i].pid > 0 && strcmp(kids[i].name, name) == 0) {
+      kill(kids[i].pid, SIGTERM);
+    }
+  }
+}
 
 static void on_stop(int sig)
 {
@@ -210,6 +225,16 @@ int main(int argc, char **argv)
   if (workers > MAX_CHILD - 3) {
     workers = MAX_CHILD - 3;
   }
+  /* The running config: children start from it (a restarted one too), and
+   * gwctl configure changes it (ikegw_running.h). */
+  void *zctx = zmq_ctx_new();
+  ikegw_running_t *running = NULL;
+  if (ikegw_running_open(zctx, run, &cfg, workers, restart_sessmgr, NULL, &running, err,
+                         sizeof err) != 0) {
+    fprintf(stderr, "ikegw: running config: %s\n", err);
+    return 2;
+  }
+  config = ikegw_running_path(running);
   char ep_demux[600], ep_ipsec[600], ep[600], num[16];
   snprintf(ep_demux, sizeof ep_demux, "ipc://%s/demux.sock", run);
   snprintf(ep_ipsec, sizeof ep_ipsec, "ipc://%s/ipsec.sock", run);
@@ -308,7 +333,6 @@ int main(int argc, char **argv)
   }
   fprintf(stderr, "ikegw: running demux, %s%u sessmgr(s); control in %s\n",
           have_ipsec ? "ipsecmgr, " : "", workers, run);
-  void *zctx = zmq_ctx_new();
   time_t next_bulk = time(NULL) + cfg.bulkstats_interval_s;
   while (!stopping) {
     pid_t pid = waitpid(-1, &st, WNOHANG);
@@ -336,11 +360,12 @@ int main(int argc, char **argv)
       }
     }
     if (pid <= 0) {
-      usleep(100000);
+      ikegw_running_poll(running, 100); /* gwctl configure, or 100 ms */
     }
   }
   fprintf(stderr, "ikegw: stopping\n");
   stop_all();
+  ikegw_running_close(running);
   zmq_ctx_term(zctx);
   return 0;
 }
