@@ -61,7 +61,8 @@ typedef struct ld_opts {
   uint16_t port, natt_port;
   bool mobike;
   double rate;              /* connect starts per second (open loop), 0 = no limit */
-  unsigned concurrency;     /* > 0: at most this many setups in flight (closed loop) */
+  unsigned concurrency;     /* > 0: at most this many setups (with --sync: exchanges of
+                               the step) in flight (closed loop) */
   double step_rate;         /* --sync: starts of later steps per second, 0 = no limit */
   bool sync;                /* every step starts only when all clients finished the last */
   uint64_t duration_ms;     /* overall deadline */
@@ -162,7 +163,7 @@ typedef struct ld {
   uint64_t pace_t0_ms, pace_started;
   double pace_rate;
   /* Progress. */
-  unsigned started, established, inflight_setup, alive, finished, failed;
+  unsigned started, established, inflight_setup, running, alive, finished, failed;
   unsigned barrier_step, arrived[LD_MAX_STEPS];
   uint64_t t_start_ns, t_end_ns;
   ld_lat_t lat[LD_STEP_N];

@@ -23,7 +23,8 @@
 #define CLI_MAX_MSG_WIRE 8192 /* ike_client's largest message */
 #define LD_SLOT (CLI_MAX_MSG_WIRE + 4)
 #define LD_RX_ROUNDS 16 /* recvmmsg batches per readable event, then timers run */
-#define LD_SOCKBUF (32 << 20)
+#define LD_SOCKBUF (256 << 20) /* charged per skb (~1-2 KiB each on lo): room for
+                                   the answers of 100,000 clients at once */
 
 uint32_t ld_addr(const ld_t *ld, unsigned i, unsigned set)
 {

@@ -156,6 +156,9 @@ static void fail(ld_t *ld, uint32_t i, uint16_t code)
   ld_cause_add(ld, (uint8_t)kind, code);
   ld->lat[kind].failed++;
   leave_setup(ld, c);
+  if (c->phase == LD_PH_RUN) {
+    ld->running--;
+  }
   c->phase = LD_PH_FAILED;
   ld->failed++;
   ld->alive--;
@@ -201,7 +204,12 @@ static void step_begin(ld_t *ld, uint32_t i, uint64_t now)
   const ld_step_t *st = &ld->o.steps[c->step];
   const ike_client_info_t *in = ike_client_info(c->cl);
   int rc = 0;
+  /* The request functions take no time: ike_client times a new request from
+   * the last time it saw, which after a barrier or a hold is long past (the
+   * request would be retransmitted at once). */
+  (void)ike_client_tick(c->cl, now);
   c->phase = LD_PH_RUN;
+  ld->running++;
   c->err_before = in->error;
   c->t0_ns = ld_now_ns();
   switch (st->kind) {
@@ -344,6 +352,7 @@ static void step_done(ld_t *ld, uint32_t i, uint64_t now)
     ld->established++;
     leave_setup(ld, c);
   }
+  ld->running--;
   c->step++;
   if (c->step == ld->o.n_steps) {
     c->step--; /* stays on its last step for reporting */
@@ -438,11 +447,12 @@ static void on_pacer(uv_timer_t *t)
     uint64_t allowed = (uint64_t)(ld->pace_rate * (double)(now - ld->pace_t0_ms) / 1000.0) + 1;
     budget = allowed > ld->pace_started ? min_u64(allowed - ld->pace_started, budget) : 0;
   }
-  bool connecting = ld->barrier_step == 0;
-  if (connecting && ld->o.concurrency > 0) {
-    unsigned room = ld->inflight_setup < ld->o.concurrency
-                        ? ld->o.concurrency - ld->inflight_setup : 0;
-    budget = min_u64(budget, room);
+  /* Closed loop: connects, and with --sync every exchange step, keep at most
+   * --concurrency exchanges in flight. */
+  unsigned kind = ld->o.steps[ld->barrier_step].kind;
+  unsigned busy = ld->barrier_step == 0 ? ld->inflight_setup : ld->running;
+  if (ld->o.concurrency > 0 && is_exchange(kind)) {
+    budget = min_u64(budget, busy < ld->o.concurrency ? ld->o.concurrency - busy : 0);
   }
   while (budget-- > 0 && ld->q_n > 0 && !ld->stopping) {
     uint32_t i = ld->q[ld->q_head];
@@ -459,6 +469,7 @@ static void on_pacer(uv_timer_t *t)
 static void pacer_fill(ld_t *ld, double rate)
 {
   ld->pace_rate = rate;
+  uv_update_time(ld->loop); /* the cached time may predate creating every client */
   ld->pace_t0_ms = uv_now(ld->loop);
   ld->pace_started = 0;
   if (ld->q_n > 0) {
