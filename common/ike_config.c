@@ -397,6 +397,15 @@ static int h_config_global(ike_cfg_pctx_t *p, int neg) {
     return (ike_cfg_want(p, 3, "sessmgr workers <0-256> (0 = one per core)") ||
            ike_cfg_get_u32(p, p->tok[2], 0, 256, "sessmgr workers", &c->sessmgr_workers)) ? -1 : 0;
   }
+  if (ike_cfg_tok_is(p, o, "datapath") && ike_cfg_tok_is(p, o + 1, "max-sas")) {
+    if (neg) {
+      c->max_sas = IKE_CFG_DEF_MAX_SAS;
+      return ike_cfg_want(p, 3, "default datapath max-sas");
+    }
+    return (ike_cfg_want(p, 3, "datapath max-sas <1024-16777216> (SAs, both directions)") ||
+            ike_cfg_get_u32(p, p->tok[2], 1024, 16777216, "datapath max-sas", &c->max_sas))
+               ? -1 : 0;
+  }
   if (ike_cfg_tok_is(p, o, "datapath") && !neg) {
     if (ike_cfg_want(p, 2, "datapath userspace|xfrm") != 0) {
       return -1;

@@ -11,6 +11,7 @@
  *     datapath userspace | xfrm
  *     state-directory /var/lib/ikegw
  *     checkpoint sync every 100 ms       # fsync of the checkpoints; 0 = each commit
+ *     datapath max-sas 65536             # ipsecmgr's SA table, both directions
  *     logging level error|warning|info|debug
  *     ike udp-port 500
  *     ike nat-t-udp-port 4500
@@ -107,6 +108,8 @@
 #define IKE_CFG_DEF_CHILD_LIFETIME_S 3600u
 #define IKE_CFG_DEF_COOKIE_THRESHOLD 1000u
 #define IKE_CFG_DEF_CKPT_SYNC_MS 100u     /* "checkpoint sync every 100 ms" */
+#define IKE_CFG_DEF_MAX_SAS 65536u        /* "datapath max-sas": ~30,000 clients with
+                                             a CHILD SA each and rekey overlap */
 #define IKE_CFG_DEF_HALF_OPEN_PER_PEER 100u
 #define IKE_CFG_DEF_BULKSTATS_S     300u
 #define IKE_CFG_DEF_STATE_DIR       "/var/lib/ikegw"
@@ -271,6 +274,7 @@ typedef struct ike_config {
   uint8_t log_level;                        /* ike_cfg_loglevel_t */
   char state_dir[IKE_CFG_PATH_MAX];
   uint32_t ckpt_sync_ms;                    /* checkpoint fsync period; 0 = every commit */
+  uint32_t max_sas;                         /* ipsecmgr's SA table (both directions) */
   uint16_t ike_port;                        /* default 500 */
   uint16_t natt_port;                       /* default 4500 */
   char bulkstats_file[IKE_CFG_PATH_MAX];    /* "" = no CSV file */

@@ -175,6 +175,7 @@ void ike_config_init(ike_config_t *cfg) {
   cfg->natt_port = IKE_NATT_PORT;
   cfg->bulkstats_interval_s = IKE_CFG_DEF_BULKSTATS_S;
   cfg->ckpt_sync_ms = IKE_CFG_DEF_CKPT_SYNC_MS;
+  cfg->max_sas = IKE_CFG_DEF_MAX_SAS;
 }
 
 int ike_cfg_parse_addr(const char *s, ike_cfg_addr_t *a) {
@@ -574,6 +575,7 @@ static void print_all(pout_t *o, const ike_config_t *cfg) {
   outf(o, "config\n");
   outf(o, "  sessmgr workers %u\n", (unsigned)cfg->sessmgr_workers);
   outf(o, "  datapath %s\n", ike_cfg_datapath_name(cfg->datapath));
+  outf(o, "  datapath max-sas %u\n", (unsigned)cfg->max_sas);
   outf(o, "  state-directory %s\n", q(cfg->state_dir, qb, sizeof(qb)));
   outf(o, "  checkpoint sync every %u ms\n", (unsigned)cfg->ckpt_sync_ms);
   outf(o, "  logging level %s\n", ike_cfg_loglevel_name(cfg->log_level));

@@ -24,6 +24,7 @@
 #include "ike_ipc.h"
 #include "ike_addr.h"
 #include "ike_log.h"
+#include "ike_store_util.h"
 #include "ike_slot.h"
 #include "ike_wire.h"
 #include "ikegw_ctl.pb-c.h"
@@ -479,15 +480,41 @@ void ipm_flush(ipm_t *m)
   m->n_dirty = 0;
 }
 
-/* Open the store and load what a previous incarnation left. */
+/* Open the store and load what a previous incarnation left. A store that
+ * cannot be opened or read, or whose last load never finished (the process
+ * died reading it), is moved aside and ipsecmgr starts with an empty one: an
+ * ERROR line and seq_store_reset say so. Safe: an outbound SA replayed without
+ * a lease record is refused and rekeyed, never restarted at a used number. */
 static int ipm_store_open(ipm_t *m, const char *path)
 {
-  char err[512];
+  char err[512] = "", moved[4200] = "";
   size_t bad = 0;
-  int rc = seq_store_open(path, m->max, &m->store, err, sizeof(err));
+  int rc = 0;
+  if (ike_store_load_begin(path)) {
+    snprintf(err, sizeof(err), "sequence-number store %s: its last load never finished",
+             path);
+    rc = -EIO;
+  }
+  if (rc == 0) {
+    rc = seq_store_open(path, m->max, &m->store, err, sizeof(err));
+  }
   if (rc == 0) {
     rc = seq_store_load(m->store, &m->rec, &m->n_rec, &bad, err, sizeof(err));
   }
+  if (rc != 0) {
+    seq_store_close(m->store);
+    m->store = NULL;
+    free(m->rec);
+    m->rec = NULL;
+    m->n_rec = 0;
+    if (ike_store_move_aside(path, moved, sizeof(moved)) != 0) {
+      snprintf(moved, sizeof(moved), "(not moved: %s)", strerror(errno));
+    }
+    IKE_LOG_ERR("%s; moved to %s, starting with an empty store", err, moved);
+    m->c.seq_store_reset++;
+    rc = seq_store_open(path, m->max, &m->store, err, sizeof(err));
+  }
+  ike_store_load_end(path);
   if (rc != 0) {
     IKE_LOG_ERR("%s", err);
     return rc;
@@ -846,6 +873,13 @@ static int ipm_install(ipm_t *m, ipm_add_ctx_t *x, uint64_t start, bool keep, ch
   esp_sa_t *sa = NULL;
   ipm_be_id_t bid = {x->mt.dir, x->mt.spi, x->mt.child_in_spi};
   int r = m->be->add_sa(m->be_ctx, m->tab, &bid, &x->p, keep, &sa, err, errlen);
+  if (r == -ENOSPC) {
+    /* Say the real cause and the remedy (issue: a full table once read as
+     * "an SA with this id and other keys exists"). */
+    snprintf(err, errlen, "SaAdd %08x: the SA table is full (%u SAs, both directions; "
+             "raise 'datapath max-sas' in the config)", x->p.spi, (unsigned)m->max);
+    m->c.sa_table_full++;
+  }
   if (r != 0) {
     return r;
   }
@@ -1365,6 +1399,12 @@ static void ipm_follow_nat(ipm_t *m, esp_sa_t *in, const uint8_t *esp,
       ipm_same_sockaddr(&in->peer.ss, src) || src->sa_family != in->local.ss.ss_family) {
     return;
   }
+  if (m->meta[in->id].no_rebind) {
+    /* A MOBIKE SA moves only by UPDATE_SA_ADDRESSES, after the return
+     * routability check: ESP alone must not move it (RFC 4555 3.5). */
+    m->c.esp_rebind_refused++;
+    return;
+  }
   uint32_t i = omap_find(m, in->spi);
   esp_sa_t *out = i == UINT32_MAX ? NULL : esp_table_get(m->tab, m->omap[i].idx1 - 1u);
   char was[INET6_ADDRSTRLEN + 8];
@@ -1420,12 +1460,6 @@ void ipm_tun_in(ipm_t *m, const uint8_t *pkt, size_t len)
   esp_sa_t *sa = esp_table_route(m->tab, pkt, len);
   if (sa == NULL) {
     m->c.tun_no_sa++;
-  if (m->meta[in->id].no_rebind) {
-    /* A MOBIKE SA moves only by UPDATE_SA_ADDRESSES, after the return
-     * routability check: ESP alone must not move it (RFC 4555 3.5). */
-    m->c.esp_rebind_refused++;
-    return;
-  }
     return;
   }
   size_t olen = 0;

@@ -142,6 +142,8 @@ typedef struct ipm_cfg {
   X(esp_tx_raw, "plain ESP packets sent on the raw socket")                           \
   X(esp_tx_err, "ESP packets that could not be sent")                                 \
   X(seq_lease_commits, "sequence-number store transactions committed")                \
+  X(seq_store_reset, "sequence-number store unreadable at start: moved aside, started empty") \
+  X(sa_table_full, "SaAdd refused: the SA table is full (datapath max-sas)")            \
   X(seq_lease_records, "records written or deleted by those transactions")            \
   X(seq_lease_commit_us, "microseconds spent in those commits (sum)")                 \
   X(seq_lease_sync, "commits forced by the packet path (lease ran out before the loop's commit)") \

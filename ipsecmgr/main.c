@@ -797,7 +797,7 @@ int main(int argc, char **argv)
   snprintf(seq_path, sizeof(seq_path), "%s/ipsecmgr-seq.mdb", sdir);
   /* XFRM: the kernel keeps states (and their sequence numbers) across our
    * restarts, so no leases; the userspace datapath needs them. */
-  ipm_cfg_t mc = {.max_sas = o.max_sas,
+  ipm_cfg_t mc = {.max_sas = o.max_sas != 0 ? o.max_sas : cfg.max_sas,
                   .seq_store = xfrm ? NULL : seq_path,
                   .be = be,
                   .be_ctx = a->xfrm,

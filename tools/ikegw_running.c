@@ -148,7 +148,7 @@ static const char *restart_only(const ike_config_t *a, const ike_config_t *b)
   if (a->sessmgr_workers != b->sessmgr_workers) {
     return "sessmgr workers";
   }
-  if (a->datapath != b->datapath) {
+  if (a->datapath != b->datapath || a->max_sas != b->max_sas) {
     return "datapath";
   }
   if (strcmp(a->state_dir, b->state_dir) != 0) {

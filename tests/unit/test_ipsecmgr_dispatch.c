@@ -142,6 +142,8 @@ typedef struct addreq {
   const char *rts_start, *rts_end;
   uint32_t peer_port;
   bool no_rebind;           /* CHILD SA of a MOBIKE SA */
+  uint32_t spi_in, spi_out; /* 0: SPI_IN / SPI_OUT */
+  const char *vip;          /* NULL: VIP */
 } addreq_t;
 
 static void send_add(ipm_t *m, uint64_t req, const addreq_t *r)
@@ -153,8 +155,10 @@ static void send_add(ipm_t *m, uint64_t req, const addreq_t *r)
   Ikegw__Types__Lifetime life = IKEGW__TYPES__LIFETIME__INIT;
   bool in = r->dir == IKEGW__IPSEC__DIRECTION__DIR_IN;
   id.direction = (Ikegw__Ipsec__Direction)r->dir;
-  id.spi = in ? SPI_IN : SPI_OUT;
-  id.child_in_spi = SPI_IN;
+  uint32_t spi_in = r->spi_in ? r->spi_in : SPI_IN, spi_out = r->spi_out ? r->spi_out : SPI_OUT;
+  const char *vip = r->vip ? r->vip : VIP;
+  id.spi = in ? spi_in : spi_out;
+  id.child_in_spi = spi_in;
   a.id = &id;
   a.owner_slot = 3;
   a.ike_spi = 0x0003aabbccddeeffULL;
@@ -168,12 +172,12 @@ static void send_add(ipm_t *m, uint64_t req, const addreq_t *r)
   a.peer_addr = PEER;
   a.peer_port = r->peer_port ? r->peer_port : 4500;
   a.udp_encap = true;
-  ts.start_addr = (char *)(r->rts_start ? r->rts_start : VIP);
-  ts.end_addr = (char *)(r->rts_end ? r->rts_end : VIP);
+  ts.start_addr = (char *)(r->rts_start ? r->rts_start : vip);
+  ts.end_addr = (char *)(r->rts_end ? r->rts_end : vip);
   ts.end_port = 65535;
   a.n_remote_ts = 1;
   a.remote_ts = &tsp;
-  a.virtual_ip = in ? "" : VIP;
+  a.virtual_ip = in ? "" : (char *)vip;
   life.soft_packets = r->soft_packets;
   life.hard_packets = r->hard_packets;
   life.soft_seconds = r->soft_s;
@@ -1079,6 +1083,39 @@ static void test_route_stale_leftover(void **state)
   ipm_free(m);
 }
 
+/* A full SA table is named as such, with the remedy (issue 13 item 7: it
+ * once read "an SA with this id and other keys exists"). */
+static void test_table_full_named(void **state)
+{
+  (void)state;
+  ipm_cfg_t c = {.max_sas = 4, .ops = {.send = cap_send, .tun_write = cap_tun, .now_s = cap_now}};
+  ipm_t *m = NULL;
+  n_sent = n_tun = 0;
+  assert_int_equal(ipm_new(&c, &m), 0);
+  static const char *const vips[] = {"10.10.0.5", "10.10.0.6", "10.10.0.7"};
+  for (uint32_t k = 0; k < 3; k++) {
+    addreq_t in = {.dir = IKEGW__IPSEC__DIRECTION__DIR_IN, .key = key_a,
+                   .spi_in = SPI_IN + k, .spi_out = SPI_OUT + k, .vip = vips[k]};
+    addreq_t out = in;
+    out.dir = IKEGW__IPSEC__DIRECTION__DIR_OUT;
+    out.key = key_b;
+    send_add(m, 100 + 2 * k, &in);
+    send_add(m, 101 + 2 * k, &out);
+  }
+  assert_int_equal(n_sent, 6);
+  for (size_t i = 0; i < 4; i++) {
+    assert_true(result_ok(i, 100 + i));
+  }
+  Ikegw__Ipsec__Envelope *e = sent_ipsec(4);
+  assert_int_equal(e->msg_case, IKEGW__IPSEC__ENVELOPE__MSG_SA_RESULT);
+  assert_false(e->sa_result->ok);
+  assert_non_null(strstr(e->sa_result->error, "SA table is full (4 SAs"));
+  assert_non_null(strstr(e->sa_result->error, "datapath max-sas"));
+  ikegw__ipsec__envelope__free_unpacked(e, NULL);
+  assert_int_equal(ipm_counters(m)->sa_table_full, 2);
+  ipm_free(m);
+}
+
 int main(void)
 {
   for (size_t i = 0; i < sizeof(key_a); i++) {
@@ -1101,6 +1138,7 @@ int main(void)
       cmocka_unit_test(test_route_owned_other_ike_sa),
       cmocka_unit_test(test_route_owner_rekeys),
       cmocka_unit_test(test_route_stale_leftover),
+      cmocka_unit_test(test_table_full_named),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
