@@ -93,6 +93,7 @@ struct ipm {
   seq_rec_t *cbuf;         /* commit buffer: pdel_cap + max */
   uint64_t store_fail_s;   /* last failed commit (no retry in the packet path that second) */
   uint32_t slot_gen[IPM_SLOTS];
+  uint32_t slot_replayed[IPM_SLOTS]; /* resync SaAdds received since the slot's Hello */
   uint32_t slot_sas[IPM_SLOTS];
   uint64_t now;            /* coarse unix time, refreshed per tick and request */
   ipm_counters_t c;
@@ -1252,6 +1253,7 @@ static void ipm_hello(ipm_t *m, const uint8_t *rid, size_t rid_len,
   }
   m->c.hello++;
   m->slot_gen[slot]++;
+  m->slot_replayed[slot] = 0;
   IKE_LOG_INFO("sessmgr slot %d (pid %u) connected, %u SAs held for it", slot, h->pid,
                m->slot_sas[slot]);
   if (m->slot_sas[slot] == 0) {
@@ -1275,7 +1277,11 @@ static void ipm_dispatch_sess(ipm_t *m, const uint8_t *rid, size_t rid_len,
   case IKEGW__IPSEC__ENVELOPE__MSG_HELLO:
     ipm_hello(m, rid, rid_len, env->hello);
     return;
-  case IKEGW__IPSEC__ENVELOPE__MSG_SA_ADD:
+  case IKEGW__IPSEC__ENVELOPE__MSG_SA_ADD: {
+    int slot = ike_slot_id_decode(rid, rid_len);
+    if (env->sa_add->resync && slot >= 0) {
+      m->slot_replayed[slot]++; /* checked against ReplayDone.sa_count */
+    }
     rc = ipm_sa_add(m, env->sa_add, err, sizeof(err));
     if (rc == 0) {
       m->c.sa_add++;
@@ -1285,6 +1291,7 @@ static void ipm_dispatch_sess(ipm_t *m, const uint8_t *rid, size_t rid_len,
     }
     ipm_result(m, rid, rid_len, env->id, rc, err);
     return;
+  }
   case IKEGW__IPSEC__ENVELOPE__MSG_SA_UPDATE:
     m->c.sa_update++;
     rc = ipm_sa_update(m, env->sa_update, err, sizeof(err));
@@ -1304,7 +1311,29 @@ static void ipm_dispatch_sess(ipm_t *m, const uint8_t *rid, size_t rid_len,
       ipm_result(m, rid, rid_len, env->id, -EINVAL, "ReplayDone: slot does not match routing id");
       return;
     }
+    if (env->replay_done->sa_count != m->slot_replayed[slot]) {
+      /* Some of the replay never arrived: removing "unnamed" SAs now would
+       * delete live tunnels. Keep everything and ask for the replay again. */
+      m->c.replay_incomplete++;
+      IKE_LOG_ERR("ReplayDone of slot %d: %u SaAdd sent, %u received; nothing removed, "
+                  "replay asked again", slot, env->replay_done->sa_count,
+                  m->slot_replayed[slot]);
+      snprintf(err, sizeof(err), "replay incomplete (%u of %u SaAdd): asked again",
+               m->slot_replayed[slot], env->replay_done->sa_count);
+      ipm_result(m, rid, rid_len, env->id, -EAGAIN, err);
+      m->slot_gen[slot]++;
+      m->slot_replayed[slot] = 0;
+      Ikegw__Ipsec__Envelope rq = IKEGW__IPSEC__ENVELOPE__INIT;
+      Ikegw__Ipsec__ReplayRequest rr = IKEGW__IPSEC__REPLAY_REQUEST__INIT;
+      rr.slot = (uint32_t)slot;
+      rq.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_REPLAY_REQUEST;
+      rq.replay_request = &rr;
+      m->c.replay_request++;
+      ipm_send(m, IPM_CH_SESSMGR, rid, rid_len, &rq.base, NULL, 0);
+      return;
+    }
     uint32_t n = ipm_replay_done(m, (uint16_t)slot);
+    m->slot_replayed[slot] = 0;
     snprintf(err, sizeof(err), "%u stale SAs removed", n);
     ipm_result(m, rid, rid_len, env->id, 0, err);
     return;

@@ -144,6 +144,7 @@ typedef struct ipm_cfg {
   X(seq_lease_commits, "sequence-number store transactions committed")                \
   X(seq_store_reset, "sequence-number store unreadable at start: moved aside, started empty") \
   X(sa_table_full, "SaAdd refused: the SA table is full (datapath max-sas)")            \
+  X(replay_incomplete, "ReplayDone with fewer SaAdd received than sent: nothing removed, replay asked again") \
   X(seq_lease_records, "records written or deleted by those transactions")            \
   X(seq_lease_commit_us, "microseconds spent in those commits (sum)")                 \
   X(seq_lease_sync, "commits forced by the packet path (lease ran out before the loop's commit)") \

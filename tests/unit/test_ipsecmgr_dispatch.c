@@ -788,6 +788,52 @@ static void test_resync_and_replay_done(void **state)
   ipm_free(m);
 }
 
+/* ReplayDone names how many SaAdd the replay sent: if fewer arrived (lost on
+ * the way), ipsecmgr removes nothing and asks for the replay again (issue 8:
+ * before, every SA not received was deleted as stale). */
+static void test_replay_done_count_mismatch(void **state)
+{
+  (void)state;
+  ipm_t *m = mk_ipm();
+  add_pair(m);
+  Ikegw__Ipsec__Envelope env = IKEGW__IPSEC__ENVELOPE__INIT;
+  Ikegw__Ipsec__Hello h = IKEGW__IPSEC__HELLO__INIT;
+  h.slot = 3;
+  env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_HELLO;
+  env.hello = &h;
+  feed(m, &env);
+  /* The replay sent 2 SaAdd; only the inbound one arrived. */
+  addreq_t in = {.dir = IKEGW__IPSEC__DIRECTION__DIR_IN, .key = key_a, .resync = true};
+  send_add(m, 70, &in);
+  Ikegw__Ipsec__ReplayDone rd = IKEGW__IPSEC__REPLAY_DONE__INIT;
+  rd.slot = 3;
+  rd.sa_count = 2;
+  env.id = 71;
+  env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_REPLAY_DONE;
+  env.replay_done = &rd;
+  size_t n0 = n_sent;
+  feed(m, &env);
+  assert_int_equal(n_sent, n0 + 2);
+  assert_false(result_ok(n0, 71));
+  Ikegw__Ipsec__Envelope *rq = sent_ipsec(n0 + 1);
+  assert_int_equal(rq->msg_case, IKEGW__IPSEC__ENVELOPE__MSG_REPLAY_REQUEST);
+  ikegw__ipsec__envelope__free_unpacked(rq, NULL);
+  assert_non_null(ipm_find(m, 2, SPI_OUT, SPI_IN)); /* nothing removed */
+  assert_int_equal(ipm_counters(m)->replay_incomplete, 1);
+  assert_int_equal(ipm_counters(m)->sa_stale_removed, 0);
+  /* The replay asked for arrives whole: accepted, nothing stale. */
+  addreq_t out = {.dir = IKEGW__IPSEC__DIRECTION__DIR_OUT, .key = key_b, .resync = true};
+  send_add(m, 72, &in);
+  send_add(m, 73, &out);
+  env.id = 74;
+  feed(m, &env);
+  assert_true(result_ok(n_sent - 1, 74));
+  assert_non_null(ipm_find(m, 1, SPI_IN, SPI_IN));
+  assert_non_null(ipm_find(m, 2, SPI_OUT, SPI_IN));
+  assert_int_equal(ipm_counters(m)->sa_stale_removed, 0);
+  ipm_free(m);
+}
+
 static void test_query_and_ctl(void **state)
 {
   (void)state;
@@ -1139,6 +1185,7 @@ int main(void)
       cmocka_unit_test(test_route_owner_rekeys),
       cmocka_unit_test(test_route_stale_leftover),
       cmocka_unit_test(test_table_full_named),
+      cmocka_unit_test(test_replay_done_count_mismatch),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
