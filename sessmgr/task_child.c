@@ -558,6 +558,8 @@ static void rekey_ike(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx, const ccs_req
   nsa->no_nats_allowed = sa->no_nats_allowed;
   nsa->peer_id_type = sa->peer_id_type;
   memcpy(nsa->peer_id, sa->peer_id, sizeof nsa->peer_id);
+  memcpy(nsa->peer_id_digest, sa->peer_id_digest, sizeof nsa->peer_id_digest);
+  nsa->has_id_digest = sa->has_id_digest; /* indexed when it is established */
   nsa->vip4 = sa->vip4;
   sa->vip4 = 0;
   memcpy(nsa->vip6, sa->vip6, 16);
@@ -583,10 +585,10 @@ static void rekey_ike(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx, const ccs_req
       ike_child_program(e, nsa, &nsa->child[i]);
     }
   }
-}
-
   IKE_LOG_INFO("SPI %016llx: rekeyed to SPI %016llx", (unsigned long long)sa->spi_r,
                (unsigned long long)nsa->spi_r);
+}
+
 void ike_task_child_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx)
 {
   ccs_req_t r;
