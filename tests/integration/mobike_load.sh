@@ -3,7 +3,8 @@
 # (ikegw -> demux + 2 sessmgrs + ipsecmgr) on loopback. All clients establish
 # across the sessmgrs (first addresses 127.16.0.1 + i), then all move at once
 # (MOBIKE UPDATE_SA_ADDRESSES from 127.32.0.1 + i, --sync: a barrier).
-# Checks: every client established and moved; every SA is reported by the sessmgr whose slot is encoded in its SPI (routing by SPI, not by
+# Checks: every client established and moved; every SA is reported by the
+# sessmgr whose slot is encoded in its SPI (routing by SPI, not by
 # address); each SA applied exactly one update and now has its new address;
 # both sessmgrs own SAs; the aggregated counters agree.
 #
