@@ -62,8 +62,9 @@ sleep 0.3
 rc=$work/run/running.conf
 [ -f "$rc" ] || fail "no $rc"
 [ "$(stat -c %a "$rc")" = 600 ] || fail "$rc mode $(stat -c %a "$rc"), want 600"
-s0=$(pgrep -f "sessmgr.*--slot 0" | head -1)
-tr '\0' ' ' </proc/"$s0"/cmdline | grep -q -- "-c $rc" || fail "sessmgr 0 not started on $rc"
+# (matched by this gateway's run directory: other gateways may be running)
+s0=$(pgrep -f -- "-c $rc --slot 0 " | head -1 || true)
+[ -n "$s0" ] || fail "sessmgr 0 not started on $rc: $(pgrep -af "sessmgr.*$work" || true)"
 
 # 2. MOBIKE off: moves fail; configure it on: every client (both slots) moves
 if load before; then fail "clients moved with MOBIKE off"; fi
@@ -75,7 +76,7 @@ load after || { tail -3 "$work/load-after.out"; fail "clients could not move aft
 # 3. sessmgr 0 killed: back on the running config, MOBIKE still on
 kill -KILL "$s0"
 for _ in $(seq 50); do
-  s0b=$(pgrep -f "sessmgr.*--slot 0" | head -1 || true)
+  s0b=$(pgrep -f -- "-c $rc --slot 0 " | head -1 || true)
   [ -n "$s0b" ] && [ "$s0b" != "$s0" ] && [ -S "$work/run/ctl-sessmgr-0.sock" ] && break
   sleep 0.1
 done

@@ -137,8 +137,12 @@ static void feed(ipm_t *m, const Ikegw__Ipsec__Envelope *env)
   ipm_on_sessmgr(m, slot3, sizeof(slot3), buf, n);
 }
 
+/* Resync SaAdds sent since the last Hello: what ReplayDone must announce. */
+static uint32_t resync_sent;
+
 static void hello(ipm_t *m)
 {
+  resync_sent = 0;
   Ikegw__Ipsec__Envelope env = IKEGW__IPSEC__ENVELOPE__INIT;
   Ikegw__Ipsec__Hello h = IKEGW__IPSEC__HELLO__INIT;
   h.slot = 3;
@@ -152,6 +156,8 @@ static void replay_done(ipm_t *m)
   Ikegw__Ipsec__Envelope env = IKEGW__IPSEC__ENVELOPE__INIT;
   Ikegw__Ipsec__ReplayDone d = IKEGW__IPSEC__REPLAY_DONE__INIT;
   d.slot = 3;
+  d.sa_count = resync_sent;
+  resync_sent = 0;
   env.id = 99;
   env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_REPLAY_DONE;
   env.replay_done = &d;
@@ -182,6 +188,7 @@ static bool add_sa(ipm_t *m, bool in, bool resync, uint32_t spi_in)
   a.udp_encap = true;
   a.virtual_ip = in ? "" : VIP;
   a.resync = resync;
+  resync_sent += resync;
   env.id = 7;
   env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_SA_ADD;
   env.sa_add = &a;
