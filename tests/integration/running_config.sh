@@ -77,10 +77,12 @@ load after || { tail -3 "$work/load-after.out"; fail "clients could not move aft
 kill -KILL "$s0"
 for _ in $(seq 50); do
   s0b=$(pgrep -f -- "-c $rc --slot 0 " | head -1 || true)
-  [ -n "$s0b" ] && [ "$s0b" != "$s0" ] && [ -S "$work/run/ctl-sessmgr-0.sock" ] && break
+  [ -n "$s0b" ] && [ "$s0b" != "$s0" ] && gwctl show crypto statistics ikev2 >/dev/null 2>&1 &&
+    break
   sleep 0.1
 done
-sleep 0.5
+[ -n "$s0b" ] && [ "$s0b" != "$s0" ] || fail "sessmgr 0 did not come back"
+sleep 0.5 # its Hello reaches demux
 load restarted || { tail -3 "$work/load-restarted.out"; fail "clients could not move after sessmgr 0 restarted"; }
 
 # 4. refusals leave the running config as it is
