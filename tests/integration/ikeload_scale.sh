@@ -10,6 +10,7 @@
 # usage: ikeload_scale.sh BIN_DIR N [ikeload args...]
 #   e.g. ikeload_scale.sh build-rel/bin 100000 --scenario connect,move,rekey-ike,rekey-child,disconnect --sync --rate 3000
 # env:   POOL (default 10.64.0.0/12)   MAX_SAS (ipsecmgr --max-sas; unset = its default)
+#        GW_TMPL (extra template lines, e.g. "ikev2-ikesa keepalive-interval 0")
 #        WORK (keep the gateway's files there; default: a temp dir, removed)
 set -euo pipefail
 if [ -z "${IKELOAD_IN_NETNS:-}" ]; then
@@ -45,6 +46,7 @@ config
       ikev2-ikesa mobike
       ikev2-ikesa cookie-threshold 1000000
       ikev2-ikesa half-open-per-peer 0
+      ${GW_TMPL:-}
       authentication local pre-shared-key key "load-test-psk"
       ip address pool name pool1
     #exit
