@@ -232,12 +232,19 @@ static void do_show(sessmgr_t *sm, const ike_ipc_msg_t *msg, uint64_t id,
   a.strs_cap = (a.cap + 1) * 2048u; /* ~12 text fields per SA, IDs up to 255 */
   a.strs = malloc(a.strs_cap);
   Ikegw__Ctl__ShowSaResponse rsp = IKEGW__CTL__SHOW_SA_RESPONSE__INIT;
+  /* Pages of at most cap SAs; the cursor is the table position to go on from
+   * (gwctl asks page after page until next_cursor is ""). */
+  char next[24] = "";
   if (a.recs && a.rp && a.fields && a.fp && a.strs && !rq->summary) {
-    ike_engine_foreach_sa(sm->engine, add_record, &a);
+    size_t from = rq->cursor != NULL ? (size_t)strtoull(rq->cursor, NULL, 10) : 0;
+    size_t pos = ike_engine_foreach_sa_page(sm->engine, from, a.cap, add_record, &a);
+    if (pos != 0) {
+      snprintf(next, sizeof next, "%zu", pos);
+    }
   }
   rsp.n_records = a.n;
   rsp.records = a.rp;
-  rsp.next_cursor = "";
+  rsp.next_cursor = next;
   rsp.total_ike_sas = ike_engine_stats(sm->engine)->ike_sa_current;
   rsp.total_child_sas = ike_engine_stats(sm->engine)->child_sa_current;
   Ikegw__Ctl__Envelope env = IKEGW__CTL__ENVELOPE__INIT;

@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -507,7 +508,15 @@ void ike_engine_foreach_sa(const ike_engine_t *e,
                            void (*fn)(void *arg, const ike_sa_info_t *info),
                            void *arg)
 {
-  for (size_t j = 0; j < e->cap; j++) {
+  ike_engine_foreach_sa_page(e, 0, SIZE_MAX, fn, arg);
+}
+
+size_t ike_engine_foreach_sa_page(const ike_engine_t *e, size_t from, size_t max,
+                                  void (*fn)(void *arg, const ike_sa_info_t *info),
+                                  void *arg)
+{
+  size_t j, seen = 0;
+  for (j = from; j < e->cap && seen < max; j++) {
     const ike_sa_t *sa = e->tab[j];
     if (sa == NULL || sa->state == IKE_SA_HALF_OPEN) {
       continue;
@@ -547,5 +556,7 @@ void ike_engine_foreach_sa(const ike_engine_t *e,
       }
     }
     fn(arg, &in);
+    seen++;
   }
+  return j < e->cap ? j : 0;
 }

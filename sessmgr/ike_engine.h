@@ -192,6 +192,12 @@ typedef struct ike_sa_info {
 void ike_engine_foreach_sa(const ike_engine_t *e,
                            void (*fn)(void *arg, const ike_sa_info_t *info),
                            void *arg);
+/* The same a page at a time: visit at most max SAs from table position from
+ * (0 = the start). Returns the position to continue from, 0 when the table is
+ * done. SAs added or removed between pages may be missed or seen twice. */
+size_t ike_engine_foreach_sa_page(const ike_engine_t *e, size_t from, size_t max,
+                                  void (*fn)(void *arg, const ike_sa_info_t *info),
+                                  void *arg);
 
 /* Delete an SA (gwctl clear): sends Delete, removes CHILD SAs. spi 0 = all.
  * Returns the number of SAs deleted. */

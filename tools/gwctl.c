@@ -247,26 +247,35 @@ static int show_sas(int summary)
   size_t cap = 64, count = 0;
   ike_sa_view_t *views = malloc(cap * sizeof *views);
   for (int s = 0; s < n; s++) {
-    Ikegw__Ctl__Envelope env = IKEGW__CTL__ENVELOPE__INIT;
-    Ikegw__Ctl__ShowSaRequest rq = IKEGW__CTL__SHOW_SA_REQUEST__INIT;
-    rq.peer_addr = "";
-    rq.cursor = "";
-    env.id = 1;
-    env.msg_case = IKEGW__CTL__ENVELOPE__MSG_SHOW_SA_REQUEST;
-    env.show_sa_request = &rq;
-    Ikegw__Ctl__Envelope *r = ask(s, &env);
-    if (r == NULL || r->msg_case != IKEGW__CTL__ENVELOPE__MSG_SHOW_SA_RESPONSE) {
-      bad++;
-      continue;
-    }
-    for (size_t i = 0; i < r->show_sa_response->n_records; i++) {
-      if (count == cap) {
-        cap *= 2;
-        views = realloc(views, cap * sizeof *views);
+    /* Page after page (each sessmgr answers at most its page size). */
+    char cursor[32] = "";
+    do {
+      Ikegw__Ctl__Envelope env = IKEGW__CTL__ENVELOPE__INIT;
+      Ikegw__Ctl__ShowSaRequest rq = IKEGW__CTL__SHOW_SA_REQUEST__INIT;
+      rq.peer_addr = "";
+      rq.cursor = cursor;
+      env.id = 1;
+      env.msg_case = IKEGW__CTL__ENVELOPE__MSG_SHOW_SA_REQUEST;
+      env.show_sa_request = &rq;
+      Ikegw__Ctl__Envelope *r = ask(s, &env);
+      if (r == NULL || r->msg_case != IKEGW__CTL__ENVELOPE__MSG_SHOW_SA_RESPONSE) {
+        bad++;
+        if (r != NULL) {
+          ikegw__ctl__envelope__free_unpacked(r, NULL);
+        }
+        break;
       }
-      to_view(r->show_sa_response->records[i], &views[count++]);
-    }
-    ikegw__ctl__envelope__free_unpacked(r, NULL);
+      for (size_t i = 0; i < r->show_sa_response->n_records; i++) {
+        if (count == cap) {
+          cap *= 2;
+          views = realloc(views, cap * sizeof *views);
+        }
+        to_view(r->show_sa_response->records[i], &views[count++]);
+      }
+      const char *nc = r->show_sa_response->next_cursor;
+      snprintf(cursor, sizeof cursor, "%s", nc != NULL ? nc : "");
+      ikegw__ctl__envelope__free_unpacked(r, NULL);
+    } while (cursor[0] != '\0');
   }
   fill_child_counters(views, count);
   ike_out_t o;

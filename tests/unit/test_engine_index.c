@@ -359,6 +359,39 @@ static void digests_survive_checkpoint(void **state)
   free(hx);
 }
 
+static void count_visit(void *arg, const ike_sa_info_t *in)
+{
+  uint8_t *seen = arg;
+  uint64_t k = in->spi_i - 0x1000000000ull;
+  assert_true(k < 10000);
+  seen[k]++;
+}
+
+/* gwctl pages through a worker's SAs: every SA exactly once, pages of 1000
+ * (before, one page of 1000 was all gwctl ever showed per sessmgr). */
+static void sa_pages_visit_each_once(void **state)
+{
+  (void)state;
+  hx_t *hx = calloc(1, sizeof *hx);
+  uint8_t *seen = calloc(10000, 1);
+  assert_non_null(hx);
+  assert_non_null(seen);
+  hx_init(hx, NULL);
+  fill_table(hx, 10000);
+  size_t pos = 0, pages = 0;
+  do {
+    pos = ike_engine_foreach_sa_page(hx->gw, pos, 1000, count_visit, seen);
+    pages++;
+  } while (pos != 0 && pages < 100);
+  for (unsigned k = 0; k < 10000; k++) {
+    assert_int_equal(seen[k], 1);
+  }
+  assert_true(pages >= 10 && pages <= 11);
+  free(seen);
+  hx_fini(hx);
+  free(hx);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -370,6 +403,7 @@ int main(void)
       cmocka_unit_test(identity_limit_replace),
       cmocka_unit_test(identity_limit_refuse),
       cmocka_unit_test(digests_survive_checkpoint),
+      cmocka_unit_test(sa_pages_visit_each_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Benchmark: kill-and-recover at scale (issue 8, "kill at scale"). N clients
+# established by ikeload against the real processes (2 sessmgrs, ipsecmgr with
+# the userspace datapath, Release build) in a network namespace; then, one
+# after the other:
+#   sessmgr 0 SIGKILLed  -> time until gwctl lists all N IKE SAs again
+#                           (its slot restored from the checkpoint store);
+#   ipsecmgr SIGKILLed   -> time until the restarted ipsecmgr accepted the
+#                           replay of every CHILD SA (2 SAs each: sa_add = 2N);
+#   demux SIGKILLed      -> the IKE SAs afterwards, SPI by SPI, equal those before.
+# Prints one line per kind. Not a test (figures, no pass/fail on time).
+#
+# usage: sudo tests/bench/run_recovery.sh [BUILD_BIN_DIR] [CLIENTS]
+set -euo pipefail
+bin=$(realpath "${1:-build-rel/bin}")
+n=${2:-10000}
+if [ -z "${IKEGW_IN_NETNS:-}" ]; then
+  exec env IKEGW_IN_NETNS=1 unshare --net "$0" "$@"
+fi
+ip link set lo up
+work=$(mktemp -d /tmp/ikegw-recovery.XXXXXX)
+gwpid=
+trap '[ -n "$gwpid" ] && kill $gwpid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+gwctl() { "$bin/gwctl" --run "$work/run" "$@"; }
+sa_list() { gwctl --json show crypto ikev2-ikesa security-associations 2>/dev/null |
+  python3 -c "import json,sys; print('\n'.join(sorted(s['spi_r'] for s in json.load(sys.stdin))))"; }
+sa_count() { sa_list | grep -c . || true; }
+ipsec_adds() { "$bin/ipsecmgr" --query "ipc://$work/run/ctl-ipsecmgr.sock" sa_add 2>/dev/null |
+  awk '$1 == "sa_add" {print $2}'; }
+pid_of() { pgrep -f -- "$1.*$work/run/running.conf${2:-}" | head -1; }
+
+cat >"$work/gw.conf" <<CONF
+config
+  sessmgr workers 2
+  datapath userspace
+  datapath max-sas $(( 4 * n + 1024 ))
+  state-directory $work/run
+  logging level error
+  context ipsec
+    bind address 127.0.0.1
+    ip pool pool1 10.64.0.0/12
+    crypto template tmpl1 ikev2-dynamic
+      ikev2-ikesa cookie-threshold 1000000
+      ikev2-ikesa half-open-per-peer 0
+      authentication local pre-shared-key key "recovery-bench-psk"
+      ip address pool name pool1
+    #exit
+end
+CONF
+"$bin/ikegw" -c "$work/gw.conf" >"$work/gw.log" 2>&1 &
+gwpid=$!
+for _ in $(seq 100); do
+  [ -S "$work/run/ctl-sessmgr-1.sock" ] && [ -S "$work/run/ipsec.sock" ] && break
+  sleep 0.1
+done
+sleep 0.5
+t0=$(ms)
+"$bin/ikeload" -n "$n" --gw 127.0.0.1 --psk recovery-bench-psk --keep --timeout 300000 \
+  >"$work/load.out" 2>&1 || { tail -5 "$work/load.out"; echo "ikeload failed"; exit 1; }
+echo "# $n clients established in $(( $(ms) - t0 )) ms"
+[ "$(sa_count)" = "$n" ] || { echo "gateway lists $(sa_count) SAs, want $n"; tail -3 "$work/load.out"; gwctl --json show crypto statistics ikev2 | python3 -c "import json,sys; d=json.load(sys.stdin); print({k:v for k,v in (d[0] if isinstance(d,list) else d).items() if isinstance(v,int) and v and (k.startswith(\"fail\") or k.startswith(\"ike_sa\") or k.startswith(\"retrans\"))})"; exit 1; }
+sa_list >"$work/before"
+rss=$(for p in $(pgrep -f -- "$work/run/running.conf"); do awk '/VmRSS/ {print $2}' /proc/$p/status; done |
+  awk '{s += $1} END {print s}')
+echo "# gateway RSS (all processes): $rss KiB = $(( rss * 1024 / n )) bytes per IKE SA with one CHILD SA"
+
+# sessmgr 0
+p=$(pid_of sessmgr " --slot 0 ")
+t0=$(ms); kill -KILL "$p"
+until [ "$(sa_count)" = "$n" ]; do sleep 0.02; done
+printf '%-10s SIGKILL -> all %d IKE SAs listed again after %5d ms\n' sessmgr "$n" $(( $(ms) - t0 ))
+
+# ipsecmgr
+p=$(pid_of ipsecmgr)
+t0=$(ms); kill -KILL "$p"
+sleep 0.05
+until [ "$(ipsec_adds)" = "$(( 2 * n ))" ]; do sleep 0.02; done
+printf '%-10s SIGKILL -> all %d CHILD SAs (%d SAs) reprogrammed after %5d ms\n' ipsecmgr "$n" $(( 2 * n )) $(( $(ms) - t0 ))
+
+# demux
+p=$(pgrep -f -- "demux.*$work/run" | head -1)
+kill -KILL "$p"; sleep 2
+sa_list >"$work/after"
+if cmp -s "$work/before" "$work/after"; then
+  printf '%-10s SIGKILL -> the %d IKE SAs unchanged, SPI by SPI\n' demux "$n"
+else
+  echo "demux     SIGKILL -> IKE SAs changed: $(diff "$work/before" "$work/after" | grep -c '^[<>]') differences"
+fi
