@@ -67,6 +67,9 @@ void ike_client_free(ike_client_t *c)
   ike_dh_free(c->dh);
   ike_client_sa_wipe(&c->sa);
   ike_client_sa_wipe(&c->old);
+  free(c->init_req);
+  free(c->init_rsp);
+  free(c->req);
   ike_wipe(c, sizeof *c);
   free(c);
 }
@@ -141,29 +144,60 @@ static void send_raw(ike_client_t *c, const uint8_t *pkt, size_t len)
   c->ops.send(c->ctx, &c->info.path, c->info.natt, pkt, len);
 }
 
-static void req_store(ike_client_t *c, const uint8_t *pkt, size_t len, cli_req_t kind)
+/* A copy of len bytes in a heap buffer of its own (replacing *buf), or -1. */
+static int keep_copy(uint8_t **buf, size_t *buf_len, const uint8_t *pkt, size_t len)
 {
-  if (pkt != c->req) {
-    memcpy(c->req, pkt, len);
+  uint8_t *p = malloc(len ? len : 1);
+  if (p == NULL) {
+    return -1;
   }
+  memcpy(p, pkt, len);
+  free(*buf);
+  *buf = p;
+  *buf_len = len;
+  return 0;
+}
+
+/* The IKE_SA_INIT copies are needed only for the AUTH payloads. */
+static void init_msgs_free(ike_client_t *c)
+{
+  free(c->init_req);
+  free(c->init_rsp);
+  c->init_req = c->init_rsp = NULL;
+  c->init_req_len = c->init_rsp_len = 0;
+}
+
+static int req_store(ike_client_t *c, const uint8_t *pkt, size_t len, cli_req_t kind)
+{
+  if (len > c->req_cap) {
+    uint8_t *p = realloc(c->req, len);
+    if (p == NULL) {
+      return -IKE_E_NOMEM;
+    }
+    c->req = p;
+    c->req_cap = len;
+  }
+  memcpy(c->req, pkt, len);
   c->req_len = len;
   c->req_kind = kind;
   c->req_path = c->info.path;
   c->req_natt = c->info.natt;
   c->tries = 0;
   c->next_ms = c->now + c->cfg.retrans_ms;
-  send_raw(c, pkt, len);
+  send_raw(c, c->req, len);
+  return 0;
 }
 
 int ike_client_send_req(ike_client_t *c, cli_sa_t *sa, uint8_t exchange,
                         ike_mb_t *inner, cli_req_t kind)
 {
   size_t len = 0;
+  uint8_t out[CLI_MAX_MSG];
   if (c->req_kind != CLI_REQ_NONE) {
     return -IKE_E_BAD_SYNTAX;
   }
-  int rc = ike_client_seal(sa, exchange, sa->next_id, IKE_FLAG_INITIATOR, inner,
-                           c->req, sizeof c->req, &len);
+  int rc = ike_client_seal(sa, exchange, sa->next_id, IKE_FLAG_INITIATOR, inner, out,
+                           sizeof out, &len);
   if (rc != 0) {
     return rc;
   }
@@ -172,8 +206,7 @@ int ike_client_send_req(ike_client_t *c, cli_sa_t *sa, uint8_t exchange,
   if (sa == &c->sa) {
     c->info.next_msg_id = sa->next_id;
   }
-  req_store(c, c->req, len, kind);
-  return 0;
+  return req_store(c, out, len, kind);
 }
 
 void ike_client_req_done(ike_client_t *c)
@@ -343,7 +376,7 @@ static int send_init(ike_client_t *c)
   ike_hdr_t h = {.spi_i = c->sa.spi_i, .version = IKE_MAJOR_VERSION << 4,
                  .exchange = IKE_EXCH_IKE_SA_INIT, .flags = IKE_FLAG_INITIATOR};
   ike_mb_t mb;
-  uint8_t pub[IKE_MAX_DH_PUB];
+  uint8_t pub[IKE_MAX_DH_PUB], msg[CLI_MAX_MSG];
   size_t pub_len = 0;
   uint16_t groups[2] = {c->ke_group, c->cfg.ike.dh};
   unsigned n_groups = c->ke_group == c->cfg.ike.dh ? 1 : 2;
@@ -356,7 +389,7 @@ static int send_init(ike_client_t *c)
     }
   }
   ike_dh_public(c->dh, pub, sizeof pub, &pub_len);
-  ike_mb_init(&mb, c->init_req, sizeof c->init_req, &h);
+  ike_mb_init(&mb, msg, sizeof msg, &h);
   if (c->cookie_len > 0) {
     /* N(COOKIE) first (RFC 7296 2.6). */
     ike_put_notify(&mb, 0, NULL, 0, IKE_N_COOKIE, c->cookie, c->cookie_len);
@@ -369,11 +402,12 @@ static int send_init(ike_client_t *c)
   if (n < 0) {
     return n;
   }
-  c->init_req_len = (size_t)n;
+  if (keep_copy(&c->init_req, &c->init_req_len, msg, (size_t)n) != 0) {
+    return -IKE_E_NOMEM;
+  }
   c->req_on_old = false;
   c->req_id = 0;
-  req_store(c, c->init_req, c->init_req_len, CLI_REQ_INIT);
-  return 0;
+  return req_store(c, msg, (size_t)n, CLI_REQ_INIT);
 }
 
 int ike_client_start(ike_client_t *c, uint64_t now_ms)
@@ -477,7 +511,7 @@ static void init_response(ike_client_t *c, const uint8_t *pkt, const ike_hdr_t *
     ike_client_fail(c, err);
     return;
   }
-  if (h->spi_r == 0 || h->length > sizeof c->init_rsp ||
+  if (h->spi_r == 0 || h->length > CLI_MAX_MSG ||
       ike_client_suite_of(ike_chain_find(ch, IKE_PLD_SA), IKE_PROTO_IKE, &c->sa.suite,
                           spi, &spi_len) != 0) {
     ike_client_fail(c, IKE_CLIENT_ERR_PROTO);
@@ -492,8 +526,10 @@ static void init_response(ike_client_t *c, const uint8_t *pkt, const ike_hdr_t *
   c->sa.next_id = 1; /* IKE_SA_INIT was Message ID 0 */
   c->info.spi_r = h->spi_r;
   c->info.suite = c->sa.suite;
-  memcpy(c->init_rsp, pkt, h->length);
-  c->init_rsp_len = h->length;
+  if (keep_copy(&c->init_rsp, &c->init_rsp_len, pkt, h->length) != 0) {
+    ike_client_fail(c, IKE_CLIENT_ERR_PROTO);
+    return;
+  }
   ike_natd_check(ch, c->sa.spi_i, c->sa.spi_r, &c->info.path, &c->info.nat_peer,
                  &c->info.nat_local);
   ike_client_req_done(c);
@@ -613,7 +649,9 @@ static void auth_response(ike_client_t *c, const ike_chain_t *ch)
       c->info.mobike = true;
     }
   }
-  if (!verify_gw(c, ch)) {
+  bool ok = verify_gw(c, ch);
+  init_msgs_free(c);
+  if (!ok) {
     ike_client_fail(c, IKE_CLIENT_ERR_AUTH);
     return;
   }

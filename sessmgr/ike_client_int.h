@@ -61,11 +61,15 @@ struct ike_client {
   uint16_t nr_len;
   uint8_t cookie[64];
   uint16_t cookie_len;
-  uint8_t init_req[CLI_MAX_MSG], init_rsp[CLI_MAX_MSG];
+  /* IKE_SA_INIT request and response as sent / received (both AUTH payloads
+   * sign them, RFC 7296 2.15); on the heap, exactly sized, freed once IKE_AUTH
+   * is answered: ikeload holds 100,000 clients. */
+  uint8_t *init_req, *init_rsp;
   size_t init_req_len, init_rsp_len;
-  /* Our request in flight (window of one). */
-  uint8_t req[CLI_MAX_MSG];
-  size_t req_len;
+  /* Our request in flight (window of one), kept for retransmission; the
+   * buffer grows to the largest request and stays. */
+  uint8_t *req;
+  size_t req_len, req_cap;
   uint32_t req_id;
   cli_req_t req_kind;
   bool req_on_old;              /* sent on c->old */
