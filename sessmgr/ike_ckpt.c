@@ -671,7 +671,11 @@ static void restore_account(ike_engine_t *e, ike_sa_t *sa)
   for (int i = 0; i < IKE_MAX_CHILD; i++) {
     if (sa->child[i].used) {
       IKE_STAT(e, child_sa_current);
+      ike_u32set_add(&e->child_spis, sa->child[i].spi_in); /* never handed out again */
     }
+  }
+  if (sa->rekey_new_in != 0) {
+    ike_u32set_add(&e->child_spis, sa->rekey_new_in);
   }
   IKE_STAT(e, ckpt_restored);
 }

@@ -72,6 +72,7 @@ void ike_engine_free(ike_engine_t *e)
   ike_index_free(&e->by_init);
   ike_index_free(&e->by_id);
   ike_srccount_free(&e->halfopen_src);
+  ike_u32set_free(&e->child_spis);
   free(e->dirty);
   free(e->gone);
   if (e->ckpt_buf != NULL) {

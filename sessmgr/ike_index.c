@@ -266,3 +266,91 @@ void ike_srccount_free(ike_srccount_t *s)
   s->t = NULL;
   s->cap = s->n = 0;
 }
+
+/* --- inbound CHILD SA SPIs in use --- */
+
+static size_t u32_home(const ike_u32set_t *s, uint32_t v)
+{
+  return (size_t)mix(v) & (s->cap - 1);
+}
+
+bool ike_u32set_has(const ike_u32set_t *s, uint32_t v)
+{
+  if (s->cap == 0 || v == 0) {
+    return false;
+  }
+  for (size_t j = u32_home(s, v); s->t[j] != 0; j = (j + 1) & (s->cap - 1)) {
+    if (s->t[j] == v) {
+      return true;
+    }
+  }
+  return false;
+}
+
+static void u32_put(ike_u32set_t *s, uint32_t v)
+{
+  size_t j = u32_home(s, v);
+  while (s->t[j] != 0) {
+    j = (j + 1) & (s->cap - 1);
+  }
+  s->t[j] = v;
+}
+
+int ike_u32set_add(ike_u32set_t *s, uint32_t v)
+{
+  if (v == 0 || ike_u32set_has(s, v)) {
+    return 0;
+  }
+  if ((s->n + 1) * 2 > s->cap) {
+    size_t ncap = s->cap ? s->cap * 2 : 1024;
+    uint32_t *nt = calloc(ncap, sizeof *nt);
+    if (nt == NULL) {
+      return -IKE_E_NOMEM;
+    }
+    uint32_t *old = s->t;
+    size_t ocap = s->cap;
+    s->t = nt;
+    s->cap = ncap;
+    for (size_t i = 0; i < ocap; i++) {
+      if (old[i] != 0) {
+        u32_put(s, old[i]);
+      }
+    }
+    free(old);
+  }
+  u32_put(s, v);
+  s->n++;
+  return 0;
+}
+
+void ike_u32set_del(ike_u32set_t *s, uint32_t v)
+{
+  if (s->cap == 0 || v == 0) {
+    return;
+  }
+  size_t j = u32_home(s, v);
+  while (s->t[j] != 0 && s->t[j] != v) {
+    j = (j + 1) & (s->cap - 1);
+  }
+  if (s->t[j] == 0) {
+    return;
+  }
+  s->t[j] = 0;
+  s->n--;
+  for (size_t k = (j + 1) & (s->cap - 1); s->t[k] != 0; k = (k + 1) & (s->cap - 1)) {
+    size_t home = u32_home(s, s->t[k]);
+    bool between = (j < k) ? (home > j && home <= k) : (home > j || home <= k);
+    if (!between) {
+      s->t[j] = s->t[k];
+      s->t[k] = 0;
+      j = k;
+    }
+  }
+}
+
+void ike_u32set_free(ike_u32set_t *s)
+{
+  free(s->t);
+  s->t = NULL;
+  s->cap = s->n = 0;
+}

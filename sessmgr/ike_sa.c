@@ -408,6 +408,7 @@ void ike_sa_destroy(ike_engine_t *e, ike_sa_t *sa)
     ike_child_t *c = &sa->child[i];
     if (c->used) {
       e->ops.child_del(e->ctx, c->spi_in, c->spi_out);
+      ike_sa_child_spi_gone(e, c->spi_in);
       IKE_STAT(e, child_sa_deleted);
       if (e->stats.child_sa_current > 0) {
         e->stats.child_sa_current--;
@@ -453,11 +454,24 @@ uint32_t ike_sa_new_child_spi(ike_engine_t *e)
    * never pick the same inbound SPI on one ipsecmgr (up to 256 workers); values
    * below 256 are reserved (RFC 4303 2.1). */
   uint32_t r = 0;
-  do {
+  /* 24 random bits per slot: at 50,000 CHILD SAs in a slot two would share a
+   * SPI about 75 times by chance, so ask the set of those in use. */
+  for (int tries = 0; tries < 1000; tries++) {
     ike_random(&r, sizeof r);
     r = ((uint32_t)(e->slot & 0xFFu) << 24) | (r & 0xFFFFFFu);
-  } while (r < 256);
+    if (r >= 256 && !ike_u32set_has(&e->child_spis, r)) {
+      break;
+    }
+  }
+  if (ike_u32set_add(&e->child_spis, r) != 0) {
+    IKE_STAT(e, fail_internal); /* not recorded: a later pick may repeat it */
+  }
   return r;
+}
+
+void ike_sa_child_spi_gone(ike_engine_t *e, uint32_t spi)
+{
+  ike_u32set_del(&e->child_spis, spi);
 }
 
 ike_child_t *ike_sa_child_by_out(ike_sa_t *sa, uint32_t spi_out)

@@ -84,6 +84,12 @@ typedef struct ike_pool_state {
   size_t n_used;
 } ike_pool_state_t;
 
+/* A set of non-zero 32-bit values (ike_index.c): inbound CHILD SPIs in use. */
+typedef struct ike_u32set {
+  uint32_t *t;                     /* open addressing, 0 = empty */
+  size_t cap, n;
+} ike_u32set_t;
+
 typedef struct ike_child {
   uint32_t spi_in, spi_out;
   ike_suite_t suite;
@@ -183,6 +189,7 @@ struct ike_engine {
   ike_index_t by_init;             /* half-open SAs by (SPIi, peer) */
   ike_index_t by_id;               /* established SAs by peer identity */
   ike_srccount_t halfopen_src;     /* half-open SAs per peer address */
+  ike_u32set_t child_spis;         /* inbound CHILD SPIs handed out and not yet gone */
   uint64_t hash_key[2];            /* keys of the index hashes (random per engine) */
   uint64_t probes;                 /* SA entries looked at by lookups (tests, bench) */
   uint8_t cookie_secret[32];
@@ -227,6 +234,10 @@ uint32_t ike_srccount_get(const ike_srccount_t *s, const struct sockaddr_storage
 int ike_srccount_inc(ike_srccount_t *s, const struct sockaddr_storage *ss);
 void ike_srccount_dec(ike_srccount_t *s, const struct sockaddr_storage *ss);
 void ike_srccount_free(ike_srccount_t *s);
+bool ike_u32set_has(const ike_u32set_t *s, uint32_t v);
+int ike_u32set_add(ike_u32set_t *s, uint32_t v);
+void ike_u32set_del(ike_u32set_t *s, uint32_t v);
+void ike_u32set_free(ike_u32set_t *s);
 
 /* --- SA table (ike_sa.c) --- */
 ike_sa_t *ike_sa_new(ike_engine_t *e, uint64_t spi_i);
@@ -262,7 +273,12 @@ void ike_sa_mark_clean(ike_engine_t *e, ike_sa_t *sa);
 bool ike_sa_storable(const ike_sa_t *sa);
 /* Re-key the table slot of an SA whose spi_r changed (IKE rekey). */
 void ike_sa_rehash(ike_engine_t *e, ike_sa_t *sa, uint64_t new_spi_r);
+/* A new inbound CHILD SPI of this slot, unique among those in use (ESP is
+ * routed by it: two CHILD SAs must never share one); it stays taken until
+ * ike_sa_child_spi_gone. */
 uint32_t ike_sa_new_child_spi(ike_engine_t *e);
+/* The CHILD SA with inbound SPI spi is gone (deleted, or never created). */
+void ike_sa_child_spi_gone(ike_engine_t *e, uint32_t spi);
 ike_child_t *ike_sa_child_by_out(ike_sa_t *sa, uint32_t spi_out);
 ike_child_t *ike_sa_child_by_in(ike_sa_t *sa, uint32_t spi_in);
 ike_child_t *ike_sa_child_free_slot(ike_sa_t *sa);

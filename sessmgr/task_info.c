@@ -16,6 +16,7 @@
 static void child_remove(ike_engine_t *e, ike_child_t *c)
 {
   e->ops.child_del(e->ctx, c->spi_in, c->spi_out);
+  ike_sa_child_spi_gone(e, c->spi_in);
   ike_wipe(c, sizeof *c);
   IKE_STAT(e, child_sa_deleted);
   if (e->stats.child_sa_current > 0) {

@@ -26,6 +26,13 @@ gwctl() { "$bin/gwctl" --run "$work/run" "$@"; }
 sa_list() { gwctl --json show crypto ikev2-ikesa security-associations 2>/dev/null |
   python3 -c "import json,sys; print('\n'.join(sorted(s['spi_r'] for s in json.load(sys.stdin))))"; }
 sa_count() { sa_list | grep -c . || true; }
+# IKE SAs the sessmgrs hold (their counters: cheap enough to poll every 20 ms)
+sa_current() { gwctl --json show crypto statistics ikev2 2>/dev/null | python3 -c "import json,sys
+def t(o):
+  if isinstance(o,dict): return sum(v if k=='ike_sa_current' and isinstance(v,int) else t(v) for k,v in o.items())
+  if isinstance(o,list): return sum(t(v) for v in o)
+  return 0
+print(t(json.load(sys.stdin)))"; }
 ipsec_adds() { "$bin/ipsecmgr" --query "ipc://$work/run/ctl-ipsecmgr.sock" sa_add 2>/dev/null |
   awk '$1 == "sa_add" {print $2}'; }
 pid_of() { pgrep -f -- "$1.*$work/run/running.conf${2:-}" | head -1; }
@@ -68,14 +75,17 @@ echo "# gateway RSS (all processes): $rss KiB = $(( rss * 1024 / n )) bytes per 
 # sessmgr 0
 p=$(pid_of sessmgr " --slot 0 ")
 t0=$(ms); kill -KILL "$p"
-until [ "$(sa_count)" = "$n" ]; do sleep 0.02; done
-printf '%-10s SIGKILL -> all %d IKE SAs listed again after %5d ms\n' sessmgr "$n" $(( $(ms) - t0 ))
+sleep 0.05
+until [ "$(sa_current)" = "$n" ]; do sleep 0.02; done
+t1=$(ms)
+[ "$(sa_count)" = "$n" ] || echo "sessmgr: $(sa_count) SAs listed after the restart, want $n"
+printf '%-10s SIGKILL -> all %d IKE SAs held again after %5d ms\n' sessmgr "$n" $(( t1 - t0 ))
 
 # ipsecmgr
 p=$(pid_of ipsecmgr)
 t0=$(ms); kill -KILL "$p"
 sleep 0.05
-until [ "$(ipsec_adds)" = "$(( 2 * n ))" ]; do sleep 0.02; done
+until [ "$(ipsec_adds || echo 0)" -ge "$(( 2 * n ))" ] 2>/dev/null; do sleep 0.02; done
 printf '%-10s SIGKILL -> all %d CHILD SAs (%d SAs) reprogrammed after %5d ms\n' ipsecmgr "$n" $(( 2 * n )) $(( $(ms) - t0 ))
 
 # demux
