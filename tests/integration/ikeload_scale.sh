@@ -9,7 +9,7 @@
 #
 # usage: ikeload_scale.sh BIN_DIR N [ikeload args...]
 #   e.g. ikeload_scale.sh build-rel/bin 100000 --scenario connect,move,rekey-ike,rekey-child,disconnect --sync --rate 3000
-# env:   POOL (default 10.64.0.0/12)   MAX_SAS (ipsecmgr --max-sas; unset = its default)
+# env:   POOL (default 10.64.0.0/12)   MAX_SAS (config "datapath max-sas"; unset = default)
 #        GW_TMPL (extra template lines, e.g. "ikev2-ikesa keepalive-interval 0")
 #        WORK (keep the gateway's files there; default: a temp dir, removed)
 set -euo pipefail
@@ -35,6 +35,7 @@ trap cleanup EXIT
 cat >"$work/gw.conf" <<CONF
 config
   sessmgr workers 2
+  ${MAX_SAS:+datapath max-sas $MAX_SAS}
   state-directory $work/run
   logging level warning
   ike udp-port $port
@@ -52,13 +53,7 @@ config
     #exit
 end
 CONF
-for p in ikegw demux sessmgr gwctl; do ln -sf "$bin/$p" "$work/bin/$p"; done
-if [ -n "${MAX_SAS:-}" ]; then
-  printf '#!/bin/sh\nexec %s/ipsecmgr --max-sas %s "$@"\n' "$bin" "$MAX_SAS" >"$work/bin/ipsecmgr"
-  chmod +x "$work/bin/ipsecmgr"
-else
-  ln -sf "$bin/ipsecmgr" "$work/bin/ipsecmgr"
-fi
+for p in ikegw demux sessmgr ipsecmgr gwctl; do ln -sf "$bin/$p" "$work/bin/$p"; done
 "$work/bin/ikegw" -c "$work/gw.conf" --bin "$work/bin" >"$work/gw.log" 2>&1 &
 gwpid=$!
 for _ in $(seq 100); do
