@@ -429,8 +429,11 @@ int64_t ike_engine_tick(ike_engine_t *e, uint64_t now_ms)
 {
   e->now_ms = now_ms;
   ike_sa_t *sa;
-  /* Only SAs whose deadline has come are touched (ike_timer.c). */
-  while ((sa = ike_timer_pop_due(e, now_ms)) != NULL) {
+  /* Only SAs whose deadline has come are touched (ike_timer.c), each at most
+   * once per tick: an SA whose deadline did not move on cannot wedge the loop
+   * (it comes again at the next tick). */
+  size_t budget = e->heap_n;
+  while (budget-- > 0 && (sa = ike_timer_pop_due(e, now_ms)) != NULL) {
     sa_timers(e, sa);
   }
   uint64_t next = ike_timer_next(e);

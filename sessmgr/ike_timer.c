@@ -14,7 +14,10 @@
 static uint64_t deadline(const ike_sa_t *sa)
 {
   uint64_t d = 0;
-  uint64_t c[3] = {sa->expire_ms, sa->req ? sa->req_next_ms : 0, sa->dpd_next_ms};
+  /* DPD runs only on an established SA (sa_timers); a rekeyed or deleting
+   * one keeping an old DPD time would be due again at once, forever. */
+  uint64_t c[3] = {sa->expire_ms, sa->req ? sa->req_next_ms : 0,
+                   sa->state == IKE_SA_ESTABLISHED ? sa->dpd_next_ms : 0};
   for (int i = 0; i < 3; i++) {
     if (c[i] != 0 && (d == 0 || c[i] < d)) {
       d = c[i];

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -427,6 +428,37 @@ static void child_spis_unique(void **state)
   free(hx);
 }
 
+/* A rekeyed IKE SA whose peer never sends the Delete must not wedge the
+ * timers: its DPD time passes while it waits (RFC 7296 2.8: the old SA is
+ * only kept for the peer's Delete), and before the fix its deadline stayed
+ * in the past, so ike_engine_tick() re-popped it forever (seen at 100,000
+ * clients: both sessmgrs stopped answering). The alarm turns a hang into a
+ * failure. */
+static void rekeyed_sa_does_not_wedge_timers(void **state)
+{
+  (void)state;
+  hx_t *hx = calloc(1, sizeof *hx);
+  assert_non_null(hx);
+  hx_init(hx, NULL);
+  hx_establish(hx);
+  /* CREATE_CHILD_SA { SA(IKE), Ni, KEi } --> <-- answer; the client's Delete
+   * of the old SA is lost. */
+  assert_int_equal(ike_client_rekey_ike(hx->cl), 0);
+  assert_true(hx_step_gw(hx));
+  assert_true(hx_step_cl(hx));
+  hx_flush(hx);
+  assert_int_equal(ike_engine_sa_count(hx->gw), 2);
+  alarm(20);
+  hx_advance(hx, 31000); /* past the DPD interval (30 s) */
+  hx_advance(hx, 31000);
+  alarm(0);
+  /* The old SA waited for the Delete and expired (60 s); the new one lives. */
+  assert_int_equal(count_sas(hx, "established"), 1);
+  assert_int_equal(count_sas(hx, "rekeyed"), 0);
+  hx_fini(hx);
+  free(hx);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -440,6 +472,7 @@ int main(void)
       cmocka_unit_test(digests_survive_checkpoint),
       cmocka_unit_test(sa_pages_visit_each_once),
       cmocka_unit_test(child_spis_unique),
+      cmocka_unit_test(rekeyed_sa_does_not_wedge_timers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
