@@ -185,6 +185,8 @@
   X(fail_address_pool, "CHILD SA refused: no virtual address left", NULL)                   \
   X(fail_dead_peer, "SAs deleted: no answer after the retransmissions (dead peer)", NULL)   \
   X(fail_ipsecmgr, "CHILD SA operations refused or failed in ipsecmgr", NULL)               \
+  X(child_sa_refused, "CHILD SAs deleted towards the peer: ipsecmgr refused to install them", \
+    NULL)                                                                                   \
   X(fail_internal, "internal errors (memory, checkpoint store)", NULL)                      \
   X(ipc_tx_deferred, "IPC messages held back by a full pipe, sent when it drained", NULL)   \
   X(ipc_tx_lost, "IPC messages not sent: peer unknown or send error", NULL)                \

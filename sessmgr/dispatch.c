@@ -118,6 +118,14 @@ static void send_sa_add(sessmgr_t *sm, const ike_child_prog_t *c, bool in, bool 
   env.id = ++sm->req_id;
   env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_SA_ADD;
   env.sa_add = &add;
+  if (!resync) {
+    /* Remember which CHILD SA this request installs: if ipsecmgr refuses it,
+     * the CHILD SA goes towards the peer too (ike_engine_child_refused). */
+    sessmgr_pending_add_t *pa_ = &sm->pending_add[env.id % SESSMGR_PENDING_ADDS];
+    pa_->req_id = env.id;
+    pa_->ike_spi = c->ike_spi;
+    pa_->spi_in = c->spi_in;
+  }
   sessmgr_queue_pb(sm, sm->ipsec, &env.base, NULL, 0, true);
 }
 
@@ -267,13 +275,25 @@ void sessmgr_on_ipsec(ike_ipc_t *ep, const ike_ipc_msg_t *msg, void *arg)
   }
   switch (env->msg_case) {
   case IKEGW__IPSEC__ENVELOPE__MSG_SA_RESULT:
+  {
+    sessmgr_pending_add_t *pa_ = &sm->pending_add[env->id % SESSMGR_PENDING_ADDS];
+    bool mine = pa_->req_id == env->id && env->id != 0;
     if (!env->sa_result->ok) {
       /* Never a silent success: the log, and gwctl's fail_ipsecmgr counter. */
       IKE_LOG_ERR("ipsecmgr refused SA operation %llu: %s",
                   (unsigned long long)env->id, env->sa_result->error);
       ike_engine_count_ipsec_failure(sm->engine);
+      if (mine) {
+        /* The peer was told the CHILD SA exists: tell it otherwise. */
+        ike_engine_child_refused(sm->engine, pa_->ike_spi, pa_->spi_in, uv_now(sm->loop));
+        sessmgr_rearm(sm);
+      }
+    }
+    if (mine) {
+      pa_->req_id = 0;
     }
     break;
+  }
   case IKEGW__IPSEC__ENVELOPE__MSG_REPLAY_REQUEST:
     sessmgr_replay_all(sm);
     break;

@@ -440,6 +440,37 @@ int64_t ike_engine_tick(ike_engine_t *e, uint64_t now_ms)
   return next == 0 ? -1 : (int64_t)(next > now_ms ? next - now_ms : 0);
 }
 
+/* The IKE SA holding the CHILD SA with inbound SPI spi_in (hint first). */
+static ike_sa_t *child_owner(ike_engine_t *e, uint64_t ike_spi, uint32_t spi_in,
+                             ike_child_t **out)
+{
+  ike_sa_t *hint = ike_sa_find(e, ike_spi);
+  ike_child_t *hc = hint ? ike_sa_child_by_in(hint, spi_in) : NULL;
+  ike_sa_t *owner = hc ? hint : NULL;
+  for (size_t j = 0; owner == NULL && j < e->cap; j++) {
+    ike_sa_t *sa = e->tab[j];
+    hc = sa ? ike_sa_child_by_in(sa, spi_in) : NULL;
+    owner = hc ? sa : NULL;
+  }
+  *out = hc;
+  return owner;
+}
+
+void ike_engine_child_refused(ike_engine_t *e, uint64_t ike_spi, uint32_t spi_in,
+                              uint64_t now_ms)
+{
+  e->now_ms = now_ms;
+  ike_child_t *c = NULL;
+  ike_sa_t *owner = child_owner(e, ike_spi, spi_in, &c);
+  if (owner == NULL) {
+    return; /* already gone (its other half was refused first) */
+  }
+  IKE_LOG_INFO("SPI %016llx: CHILD SA %08x refused by ipsecmgr: deleted towards the peer",
+               (unsigned long long)owner->spi_r, spi_in);
+  IKE_STAT(e, child_sa_refused);
+  ike_task_delete_child_i(e, owner, c);
+}
+
 void ike_engine_child_expire(ike_engine_t *e, uint64_t ike_spi, uint32_t spi_in,
                              bool hard, uint64_t now_ms)
 {

@@ -112,6 +112,13 @@ size_t ike_engine_foreach_child(const ike_engine_t *e,
  * engine, e.g. its IPC output queue, live with the engine's). */
 void ike_engine_stat_add(ike_engine_t *e, ike_stat_id_t id, uint64_t n);
 
+/* ipsecmgr refused to install the CHILD SA with inbound SPI spi_in (its
+ * SaAdd failed: table full, route owned by another SA, ...) after the peer
+ * was told it exists: it is deleted towards the peer (INFORMATIONAL Delete)
+ * and counted in child_sa_refused. ike_spi: a hint, as for child_expire. */
+void ike_engine_child_refused(ike_engine_t *e, uint64_t ike_spi, uint32_t spi_in,
+                              uint64_t now_ms);
+
 /* ipsecmgr refused or failed an SA operation (counted as fail_ipsecmgr). */
 void ike_engine_count_ipsec_failure(ike_engine_t *e);
 

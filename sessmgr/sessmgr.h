@@ -29,6 +29,17 @@ typedef struct sessmgr_outq {
   bool secret;           /* holds CHILD SA keys: wiped after the flush */
 } sessmgr_outq_t;
 
+/* A CHILD SA installation (SaAdd) waiting for ipsecmgr's answer. */
+typedef struct sessmgr_pending_add {
+  uint64_t req_id;       /* 0 = free */
+  uint64_t ike_spi;
+  uint32_t spi_in;
+} sessmgr_pending_add_t;
+
+/* SaAdds remembered by request id (a ring: beyond this many unanswered, the
+ * oldest are forgotten and a refusal is only counted). */
+#define SESSMGR_PENDING_ADDS 16384
+
 typedef struct sessmgr {
   uv_loop_t *loop;
   void *zctx;
@@ -48,6 +59,7 @@ typedef struct sessmgr {
   uv_prepare_t commit; /* end of each loop iteration: commit, then send */
   sessmgr_outq_t outq;
   bool demux_paused;   /* back-pressure: outq over SESSMGR_OUTQ_HIGH */
+  sessmgr_pending_add_t pending_add[SESSMGR_PENDING_ADDS];
   uv_timer_t sync_timer; /* "checkpoint sync every N ms" */
   uv_work_t sync_req;  /* the fsync, on libuv's thread pool */
   int sync_rc;

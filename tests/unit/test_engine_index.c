@@ -459,6 +459,40 @@ static void rekeyed_sa_does_not_wedge_timers(void **state)
   free(hx);
 }
 
+/* ipsecmgr refused a CHILD SA the peer was told about (SaAdd failed): the
+ * gateway deletes it towards the peer and counts it (issue 13 item 7: "every
+ * CHILD SA a client is told about exists"). */
+static void refused_child_deleted_towards_peer(void **state)
+{
+  (void)state;
+  hx_t *hx = calloc(1, sizeof *hx);
+  assert_non_null(hx);
+  hx_init(hx, NULL);
+  hx_establish(hx);
+  assert_int_equal(hx->n_add, 1);
+  uint32_t spi_in = hx->add[0].spi_in;
+  size_t sent = hx->n_log;
+  ike_engine_child_refused(hx->gw, hx->add[0].ike_spi, spi_in, hx->now);
+  /* <-- INFORMATIONAL { D(ESP, spi_in) } */
+  assert_int_equal(hx->n_log, sent + 1);
+  hx_msg_t m;
+  hx_decode(hx, hx_gw_sent(hx, -1), &m);
+  assert_int_equal(m.h.exchange, IKE_EXCH_INFORMATIONAL);
+  assert_non_null(ike_chain_find(&m.chain, IKE_PLD_DELETE));
+  assert_int_equal(hx->n_del, 1);
+  assert_int_equal(hx->del[0].spi_in, spi_in);
+  assert_int_equal(hx_st(hx)->child_sa_refused, 1);
+  assert_int_equal(hx_st(hx)->child_sa_current, 0);
+  /* Its other half refused too: nothing more happens. */
+  ike_engine_child_refused(hx->gw, hx->add[0].ike_spi, spi_in, hx->now);
+  assert_int_equal(hx->n_log, sent + 1);
+  assert_int_equal(hx_st(hx)->child_sa_refused, 1);
+  hx_run(hx); /* the client answers the Delete */
+  assert_int_equal(count_sas(hx, "established"), 1); /* the IKE SA stays */
+  hx_fini(hx);
+  free(hx);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -473,6 +507,7 @@ int main(void)
       cmocka_unit_test(sa_pages_visit_each_once),
       cmocka_unit_test(child_spis_unique),
       cmocka_unit_test(rekeyed_sa_does_not_wedge_timers),
+      cmocka_unit_test(refused_child_deleted_towards_peer),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
