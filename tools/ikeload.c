@@ -3,7 +3,9 @@
  * (sessmgr/ike_client.h: PSK, CP, MOBIKE) against a real gateway, event
  * driven on one libuv loop. Each client has its own source address
  * (127.16/12 + i first, 127.32/12 + i after a move, 127.48/12 + i after a
- * move behind a simulated NAT) on two shared UDP sockets (ikeload_net.c).
+ * move behind a simulated NAT; other ranges with --*-base when routed to this
+ * host as local, e.g. "ip route add local 10.200.0.0/16 dev lo") on two shared
+ * UDP sockets (ikeload_net.c).
  *
  *   ikeload [-n N] [--gw ADDR] [--port P] [--natt-port P] [--psk KEY]
  *           [--scenario STEPS | --scenario-file FILE] [--sync]
@@ -141,22 +143,28 @@ static int read_file(const char *path, char *buf, size_t cap)
 static int parse_base(const char *s, uint32_t *out)
 {
   struct in_addr a;
-  if (inet_pton(AF_INET, s, &a) != 1 || (ntohl(a.s_addr) >> 24) != 127) {
-    fprintf(stderr, "ikeload: %s: want an address in 127.0.0.0/8\n", s);
+  uint32_t h = 0;
+  if (inet_pton(AF_INET, s, &a) == 1) {
+    h = ntohl(a.s_addr);
+  }
+  if (h == 0 || h >= 0xE0000000u) {
+    fprintf(stderr, "ikeload: %s: want a unicast IPv4 address\n", s);
     return -1;
   }
-  *out = ntohl(a.s_addr);
+  *out = h;
   return 0;
 }
 
-/* The three address sets stay in 127/8, off .0 and .255 of 127.0.0.x (the
- * gateway's usual 127.0.0.1 is left alone), and do not overlap. */
+/* The three address sets do not overlap; in 127/8 they stay off 127.0.0.0/31
+ * (the gateway's usual 127.0.0.1) and 127.255.255.255. */
 static int check_bases(const ld_opts_t *o)
 {
   for (unsigned k = 0; k < 3; k++) {
     uint64_t end = (uint64_t)o->base[k] + o->n - 1;
-    if (end > 0x7FFFFFFEu || o->base[k] <= 0x7F000001u) {
-      fprintf(stderr, "ikeload: address set %u leaves 127.0.0.2-127.255.255.254\n", k);
+    bool lo = (o->base[k] >> 24) == 127;
+    if ((lo && (end > 0x7FFFFFFEu || o->base[k] <= 0x7F000001u)) || end >= 0xE0000000u) {
+      fprintf(stderr, "ikeload: address set %u (%u addresses) runs out of its range\n", k,
+              o->n);
       return -1;
     }
     for (unsigned j = 0; j < k; j++) {

@@ -8,7 +8,7 @@
  * queued) and come in through recvmmsg.
  *
  * Every address of 127.0.0.0/8 is local on Linux (route "local 127.0.0.0/8
- * dev lo"), so neither binding nor IP_FREEBIND is needed to send from them.
+ * dev lo"); other sets need a local route to the range and IP_FREEBIND.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,7 +49,11 @@ static int open_sock(uint16_t *port_be)
   if (fd < 0) {
     return -1;
   }
+  /* IP_FREEBIND: address sets outside 127/8 are usually AnyIP ranges ("ip route
+   * add local 10.200.0.0/16 dev lo"), local for receiving but assigned to no
+   * interface, and the kernel refuses them as ipi_spec_dst without it. */
   if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) != 0 ||
+      setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof one) != 0 ||
       bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
       getsockname(fd, (struct sockaddr *)&a, &al) != 0) {
     close(fd);

@@ -236,6 +236,11 @@ void ld_sample_gw(ld_t *ld, int at_step)
                   sizeof ld->gw_proc[j].comm) != 0) {
       strcpy(ld->gw_proc[j].comm, "?");
     }
+    for (char *p = ld->gw_proc[j].comm; *p; p++) {
+      if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) {
+        *p = '_'; /* printed inside JSON strings */
+      }
+    }
   }
 }
 
@@ -274,6 +279,8 @@ void ld_progress(ld_t *ld, bool final)
     ld->cur_rate = dt > 0 ? (ld->established - ld->last_est) / dt : 0;
     ld->last_est = ld->established;
     ld->last_prog_ns = now;
+  } else if (ld->last_est == 0 && now > ld->t_start_ns) {
+    ld->cur_rate = ld->established / ((double)(now - ld->t_start_ns) / 1e9); /* first second */
   }
   ld_sample_gw(ld, -1);
   char causes[160] = "", nb[24];
