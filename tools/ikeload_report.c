@@ -343,7 +343,8 @@ static pct_t percentiles(ld_lat_t *l)
 }
 
 typedef struct sums {
-  uint64_t retransmits, init_retries, dropped, gw_requests, gw_dpd, gw_cookie2, sent, rcvd;
+  uint64_t retransmits, init_retries, dropped, gw_requests, gw_dpd, gw_cookie2, gw_retrans;
+  uint64_t sent, rcvd;
 } sums_t;
 
 static sums_t client_sums(const ld_t *ld)
@@ -358,6 +359,7 @@ static sums_t client_sums(const ld_t *ld)
     s.gw_requests += in->gw_requests;
     s.gw_dpd += in->gw_dpd_answered;
     s.gw_cookie2 += in->gw_cookie2_answered;
+    s.gw_retrans += in->gw_retrans_answered;
     s.sent += in->sent;
     s.rcvd += in->rcvd;
   }
@@ -431,11 +433,12 @@ void ld_report(ld_t *ld, FILE *out)
     }
   }
   fprintf(out, "client: sent %llu rcvd %llu retransmits %llu init-retries %llu dropped %llu; "
-               "gateway requests %llu (dpd answered %llu, cookie2 answered %llu)\n",
+               "gateway requests %llu (dpd answered %llu, cookie2 answered %llu, resent %llu)\n",
           (unsigned long long)s.sent, (unsigned long long)s.rcvd,
           (unsigned long long)s.retransmits, (unsigned long long)s.init_retries,
           (unsigned long long)s.dropped, (unsigned long long)s.gw_requests,
-          (unsigned long long)s.gw_dpd, (unsigned long long)s.gw_cookie2);
+          (unsigned long long)s.gw_dpd, (unsigned long long)s.gw_cookie2,
+          (unsigned long long)s.gw_retrans);
   fprintf(out, "net: tx %llu in %llu sendmmsg, rx %llu in %llu recvmmsg, tx errors %llu, "
                "rx for no client %llu, rx non-IKE %llu\n",
           (unsigned long long)ld->net.tx, (unsigned long long)ld->net.tx_batches,
@@ -499,11 +502,13 @@ void ld_report_json(ld_t *ld, FILE *out)
   }
   fprintf(out, "],\n \"client\": {\"sent\": %llu, \"rcvd\": %llu, \"retransmits\": %llu, "
                "\"init_retries\": %llu, \"dropped\": %llu, \"gw_requests\": %llu, "
-               "\"gw_dpd_answered\": %llu, \"gw_cookie2_answered\": %llu},\n",
+               "\"gw_dpd_answered\": %llu, \"gw_cookie2_answered\": %llu, "
+               "\"gw_retransmitted\": %llu},\n",
           (unsigned long long)s.sent, (unsigned long long)s.rcvd,
           (unsigned long long)s.retransmits, (unsigned long long)s.init_retries,
           (unsigned long long)s.dropped, (unsigned long long)s.gw_requests,
-          (unsigned long long)s.gw_dpd, (unsigned long long)s.gw_cookie2);
+          (unsigned long long)s.gw_dpd, (unsigned long long)s.gw_cookie2,
+          (unsigned long long)s.gw_retrans);
   fprintf(out, " \"net\": {\"tx\": %llu, \"tx_batches\": %llu, \"rx\": %llu, "
                "\"rx_batches\": %llu, \"tx_errors\": %llu, \"rx_unknown\": %llu, "
                "\"rx_non_ike\": %llu},\n",

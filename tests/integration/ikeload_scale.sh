@@ -69,7 +69,8 @@ rc=0
   --watch-pid "$gwpid" "$@" || rc=$?
 echo "# gateway counters (non-zero failures / drops):"
 "$bin/gwctl" --run "$work/run" show crypto statistics ikev2 2>/dev/null |
-  grep -iE "fail|drop|refus|error|full|reject|cookie|half" | grep -vE "[[:space:]]0$" | head -30 || true
+  grep -iE "fail|drop|refus|error|full|reject|cookie|half|retransmit|resent|dpd" |
+  grep -vE "[[:space:]]0$" | head -30 || true
 "$bin/ipsecmgr" --query "ipc://$work/run/ctl-ipsecmgr.sock" 2>/dev/null |
   grep -iE "fail|drop|full|refus|err|^sa" | grep -vE "[[:space:]]0$" | head -20 || true
 echo "# gateway log (errors, first 10 distinct):"
