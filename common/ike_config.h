@@ -341,6 +341,10 @@ int ike_config_print(const ike_config_t *cfg, FILE *out);
 /* Same into buf (always NUL-terminated when len > 0). Returns the length the full
  * text needs (like snprintf); the text is complete iff the result < len. */
 int ike_config_print_buf(const ike_config_t *cfg, char *buf, size_t len);
+/* The same with redact non-zero: pre-shared keys printed as IKE_CFG_REDACTED
+ * (show configuration; the running-config file keeps them). */
+int ike_config_print_buf_opts(const ike_config_t *cfg, char *buf, size_t len, int redact);
+#define IKE_CFG_REDACTED "\"<redacted>\""
 
 /* 1 if a and b hold the same configuration, else 0. */
 int ike_config_equal(const ike_config_t *a, const ike_config_t *b);
@@ -348,6 +352,12 @@ int ike_config_equal(const ike_config_t *a, const ike_config_t *b);
 /* Look-ups. Each returns NULL / -1 when not found. */
 /* Template by name (in any context; first match). */
 const ike_cfg_template_t *ike_config_find_template(const ike_config_t *cfg, const char *name);
+/* The sample key of deploy/ikegw.conf: with it, the gateway may only listen
+ * on loopback addresses. Returns 0, or -1 and "FILE:LINE: reason" in err when
+ * cfg (read from file) uses it and binds a non-loopback address. */
+#define IKE_CFG_SAMPLE_PSK "ikegw-default-psk-change-me"
+int ike_config_sample_psk_check(const ike_config_t *cfg, const char *file, char *err,
+                                size_t len);
 /* Pool by name. */
 const ike_cfg_pool_t *ike_config_find_pool(const ike_config_t *cfg, const char *name);
 /* Index of a template by name, or -1. */

@@ -370,6 +370,7 @@ typedef struct pout {
   size_t cap;
   size_t len; /* bytes the full text needs so far */
   int err;
+  int redact; /* print pre-shared keys as IKE_CFG_REDACTED */
 } pout_t;
 
 static void outf(pout_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -471,11 +472,11 @@ static void print_auth(pout_t *o, const ike_cfg_template_t *t) {
   }
   if (t->local_psk[0] != '\0') {
     outf(o, "      authentication local pre-shared-key key %s\n",
-         q(t->local_psk, qb, sizeof(qb)));
+         o->redact ? IKE_CFG_REDACTED : q(t->local_psk, qb, sizeof(qb)));
   }
   for (int i = 0; i < t->n_psks; i++) {
     outf(o, "      authentication remote pre-shared-key key %s",
-         q(t->psks[i].key, qb, sizeof(qb)));
+         o->redact ? IKE_CFG_REDACTED : q(t->psks[i].key, qb, sizeof(qb)));
     if (t->psks[i].id.type != 0) {
       print_id(o, " ", &t->psks[i].id);
     }
@@ -626,7 +627,11 @@ int ike_config_print(const ike_config_t *cfg, FILE *out) {
 }
 
 int ike_config_print_buf(const ike_config_t *cfg, char *buf, size_t len) {
-  pout_t o = {.buf = buf, .cap = len};
+  return ike_config_print_buf_opts(cfg, buf, len, 0);
+}
+
+int ike_config_print_buf_opts(const ike_config_t *cfg, char *buf, size_t len, int redact) {
+  pout_t o = {.buf = buf, .cap = len, .redact = redact};
   if (len > 0) {
     buf[0] = '\0';
   }
@@ -659,4 +664,52 @@ int ike_config_mobike_advice(const ike_config_t *cfg, char *buf, size_t cap) {
          IKE_CFG_DEF_RETRANS_MS, IKE_CFG_DEF_MAX_RETRANS, IKE_CFG_DEF_DPD_S);
   }
   return n;
+}
+
+/* Is a the loopback address (127.0.0.0/8, ::1)? */
+static int is_loopback(const ike_cfg_addr_t *a) {
+  static const uint8_t v6lo[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  return a->family == AF_INET ? a->addr[0] == 127 : memcmp(a->addr, v6lo, 16) == 0;
+}
+
+int ike_config_sample_psk_check(const ike_config_t *cfg, const char *file, char *err,
+                                size_t len) {
+  int sample = 0;
+  for (int t = 0; t < cfg->n_templates; t++) {
+    const ike_cfg_template_t *tp = &cfg->templates[t];
+    sample |= strcmp(tp->local_psk, IKE_CFG_SAMPLE_PSK) == 0;
+    for (int i = 0; i < tp->n_psks; i++) {
+      sample |= strcmp(tp->psks[i].key, IKE_CFG_SAMPLE_PSK) == 0;
+    }
+  }
+  if (!sample) {
+    return 0;
+  }
+  const char *public = cfg->n_bind == 0 ? "0.0.0.0 and ::" : NULL;
+  for (int i = 0; public == NULL && i < cfg->n_bind; i++) {
+    if (!is_loopback(&cfg->bind[i].parsed)) {
+      public = cfg->bind[i].addr;
+    }
+  }
+  if (public == NULL) {
+    return 0; /* loopback only: the demo and tests */
+  }
+  /* Name the line of the key, as every config error does. */
+  unsigned line = 0, n = 0;
+  FILE *f = fopen(file, "r");
+  char buf[1024];
+  while (f != NULL && fgets(buf, sizeof buf, f) != NULL) {
+    n++;
+    if (strstr(buf, IKE_CFG_SAMPLE_PSK) != NULL) {
+      line = n;
+      break;
+    }
+  }
+  if (f != NULL) {
+    fclose(f);
+  }
+  snprintf(err, len, "%s:%u: the sample pre-shared key \"%s\" would be served on %s: "
+           "change it first (or bind a loopback address only)", file, line,
+           IKE_CFG_SAMPLE_PSK, public);
+  return -1;
 }

@@ -137,11 +137,18 @@ EVP_MAC_CTX *ike_ci_hmac_new(int md_idx) {
   return EVP_MAC_CTX_dup(g.hmac_tmpl[md_idx]);
 }
 
+/* Tests only: ike_random fails while this is non-zero (ike_crypto.h). */
+static unsigned rng_fail;
+
+void ike_random_test_fail(unsigned on) {
+  rng_fail = on;
+}
+
 int ike_random(void *buf, size_t n) {
   if (n == 0) {
     return 0;
   }
-  if (buf == NULL || n > INT32_MAX) {
+  if (buf == NULL || n > INT32_MAX || rng_fail) {
     return -IKE_E_CRYPTO;
   }
   return RAND_bytes(buf, (int)n) == 1 ? 0 : -IKE_E_CRYPTO;

@@ -29,6 +29,9 @@ void ike_crypto_cleanup(void);
 
 /* Cryptographically strong random bytes. */
 int ike_random(void *buf, size_t n);
+/* Tests only: make every ike_random call fail (on != 0), as a broken or
+ * exhausted RNG would, to prove each caller refuses to go on. */
+void ike_random_test_fail(unsigned on);
 /* Wipe memory the compiler may not elide (OPENSSL_cleanse). */
 void ike_wipe(void *p, size_t n);
 /* Constant-time compare: 0 if equal (CRYPTO_memcmp). */

@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,6 +24,7 @@
 #include <zmq.h>
 
 #include "demux.h"
+#include "ike_config.h"
 #include "ike_log.h"
 #include "ikegw_demux.pb-c.h"
 
@@ -88,8 +90,10 @@ static int parse_opts(int argc, char **argv, opts_t *o, dmx_t *d)
   memset(o, 0, sizeof(*o));
   o->port_ike = 500;
   o->port_natt = 4500;
-  o->sess_ep = "ipc:///tmp/ikegw-demux.sock";
-  o->ipsec_ep = "ipc:///tmp/ikegw-demux-ipsec.sock";
+  /* Defaults in the default state directory (as the launcher lays it out),
+   * never in a world-writable /tmp where another user could take the name. */
+  o->sess_ep = "ipc://" IKE_CFG_DEF_STATE_DIR "/demux.sock";
+  o->ipsec_ep = "ipc://" IKE_CFG_DEF_STATE_DIR "/demux-esp.sock";
   while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
     switch (c) {
     case 'b':
@@ -427,6 +431,7 @@ static int open_ipc(dmx_t *d, const opts_t *o)
 
 int main(int argc, char **argv)
 {
+  umask(077); /* sockets, stores and logs we create: ours alone */
   dmx_t *d = &g_dmx;
   opts_t o;
   int rc = 0;

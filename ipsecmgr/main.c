@@ -716,8 +716,10 @@ static int parse_opts(int argc, char **argv, opts_t *o)
   };
   int c, lvl;
   memset(o, 0, sizeof(*o));
-  o->sess_ep = "ipc:///tmp/ikegw-ipsecmgr.sock";
-  o->demux_ep = "ipc:///tmp/ikegw-demux-ipsec.sock";
+  /* Defaults in the default state directory (as the launcher lays it out),
+   * never in a world-writable /tmp where another user could take the name. */
+  o->sess_ep = "ipc://" IKE_CFG_DEF_STATE_DIR "/ipsec.sock";
+  o->demux_ep = "ipc://" IKE_CFG_DEF_STATE_DIR "/demux-esp.sock";
   o->tun = "ikegw0";
   o->mtu = 1400;
   while ((c = getopt_long(argc, argv, "c:h", lo, NULL)) != -1) {
@@ -756,6 +758,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
 
 int main(int argc, char **argv)
 {
+  umask(077); /* sockets, stores and logs we create: ours alone */
   static ike_config_t cfg;
   app_t *a = &g_app;
   opts_t o;

@@ -302,10 +302,10 @@ static void do_configure(sessmgr_t *sm, const ike_ipc_msg_t *msg, uint64_t id,
 {
   char err[512] = "";
   if (c->show) {
-    int need = ike_config_print_buf(&sm->cfg, NULL, 0);
+    int need = ike_config_print_buf_opts(&sm->cfg, NULL, 0, !c->secrets);
     char *text = need > 0 ? malloc((size_t)need + 1) : NULL;
     if (text != NULL) {
-      ike_config_print_buf(&sm->cfg, text, (size_t)need + 1);
+      ike_config_print_buf_opts(&sm->cfg, text, (size_t)need + 1, !c->secrets);
     }
     do_result(sm, msg, id, text != NULL, text ? NULL : "out of memory", text);
     free(text);

@@ -39,7 +39,7 @@ int ike_engine_new(uint16_t slot, const ike_config_t *cfg,
     free(e);
     return -IKE_E_CRYPTO;
   }
-  ike_random(e->cookie_secret, sizeof e->cookie_secret);
+  e->cookie_ver = 1; /* the secret itself is made at the first cookie (task_init.c) */
   *out = e;
   return 0;
 }
@@ -82,6 +82,7 @@ void ike_engine_free(ike_engine_t *e)
   ike_timer_free(e);
   ike_pool_free_all(e);
   ike_wipe(e->cookie_secret, sizeof e->cookie_secret);
+  ike_wipe(e->cookie_prev, sizeof e->cookie_prev);
   free(e->rx);
   free(e);
 }

@@ -1,14 +1,48 @@
 /*
  * ike_keylog.c - IKE SA keys in Wireshark's ikev2_decryption_table format,
  * so tshark can decrypt and check every message we send (the interop test
- * does). Debug builds only: the code is compiled out unless IKEGW_KEYLOG is
- * defined (CMake option IKEGW_KEYLOG, on for Debug builds), and it writes only
- * when the environment names a file: IKEGW_IKEV2_KEYLOG=/path.
+ * does). Compiled out unless the build sets IKEGW_KEYLOG (CMake option
+ * IKEGW_KEYLOG, off by default); even then it writes only when the
+ * environment names a file (IKEGW_IKEV2_KEYLOG=/path), only keys of SAs whose
+ * peer authenticated (after IKE_AUTH, not at IKE_SA_INIT), to a file that is
+ * ours alone (mode 0600, never through a symbolic link).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ike_sa.h"
+
+FILE *ike_keylog_open(const char *path)
+{
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return NULL;
+  }
+  struct stat st;
+  /* An existing file readable by others is made ours alone first. */
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || fchmod(fd, 0600) != 0) {
+    close(fd);
+    return NULL;
+  }
+  FILE *f = fdopen(fd, "a");
+  if (f == NULL) {
+    close(fd);
+  }
+  return f;
+}
+
+bool ike_keylog_enabled(void)
+{
+#ifdef IKEGW_KEYLOG
+  return true;
+#else
+  return false;
+#endif
+}
 
 #ifdef IKEGW_KEYLOG
 /* Wireshark's names for the algorithms (its IKEv2 decryption table). */
@@ -67,7 +101,7 @@ void ike_keylog_write(const ike_sa_t *sa)
   if (path == NULL || encr == NULL) {
     return;
   }
-  FILE *f = fopen(path, "a");
+  FILE *f = ike_keylog_open(path);
   if (f == NULL) {
     return;
   }

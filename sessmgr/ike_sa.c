@@ -168,8 +168,8 @@ ike_sa_t *ike_sa_find_init(ike_engine_t *e, uint64_t spi_i,
   return NULL;
 }
 
-void ike_sa_id_digest(uint8_t type, const uint8_t *data, size_t len,
-                      uint8_t out[IKE_ID_DIGEST_LEN])
+int ike_sa_id_digest(uint8_t type, const uint8_t *data, size_t len,
+                     uint8_t out[IKE_ID_DIGEST_LEN])
 {
   /* Type and raw bytes (RFC 7296 3.5): two IDs are the same identity only if
    * both are equal, never because their printable forms look alike. */
@@ -178,10 +178,11 @@ void ike_sa_id_digest(uint8_t type, const uint8_t *data, size_t len,
   if (c == NULL || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 ||
       EVP_DigestUpdate(c, &type, 1) != 1 || EVP_DigestUpdate(c, data, len) != 1 ||
       EVP_DigestFinal_ex(c, out, &n) != 1) {
-    /* Never equal to a real digest of another ID: random bytes. */
-    ike_random(out, IKE_ID_DIGEST_LEN);
+    EVP_MD_CTX_free(c);
+    return -IKE_E_CRYPTO;
   }
   EVP_MD_CTX_free(c);
+  return 0;
 }
 
 static uint32_t id_hash(const ike_engine_t *e, const ike_sa_t *sa)
@@ -194,8 +195,9 @@ void ike_sa_set_identity(ike_engine_t *e, ike_sa_t *sa, uint8_t type,
 {
   ike_index_del(&e->by_id, sa);
   sa->peer_id_type = type;
-  ike_sa_id_digest(type, data, len, sa->peer_id_digest);
-  sa->has_id_digest = true;
+  /* Without a digest the SA is simply not indexed by identity: never a
+   * false match (INITIAL_CONTACT, identity-limit). */
+  sa->has_id_digest = ike_sa_id_digest(type, data, len, sa->peer_id_digest) == 0;
   if (sa->state == IKE_SA_ESTABLISHED) {
     ike_index_add(&e->by_id, sa, id_hash(e, sa));
   }
@@ -261,7 +263,10 @@ ike_sa_t *ike_sa_new(ike_engine_t *e, uint64_t spi_i)
   }
   do {
     uint64_t r = 0;
-    ike_random(&r, sizeof r);
+    if (ike_random(&r, sizeof r) != 0) {
+      free(sa); /* no random SPI, no SA (and no endless loop on a repeat) */
+      return NULL;
+    }
     sa->spi_r = ike_spi_make(e->slot, r);
   } while (ike_sa_find(e, sa->spi_r) != NULL);
   sa->spi_i = spi_i;
@@ -454,14 +459,20 @@ uint32_t ike_sa_new_child_spi(ike_engine_t *e)
    * never pick the same inbound SPI on one ipsecmgr (up to 256 workers); values
    * below 256 are reserved (RFC 4303 2.1). */
   uint32_t r = 0;
+  bool found = false;
   /* 24 random bits per slot: at 50,000 CHILD SAs in a slot two would share a
    * SPI about 75 times by chance, so ask the set of those in use. */
-  for (int tries = 0; tries < 1000; tries++) {
-    ike_random(&r, sizeof r);
-    r = ((uint32_t)(e->slot & 0xFFu) << 24) | (r & 0xFFFFFFu);
-    if (r >= 256 && !ike_u32set_has(&e->child_spis, r)) {
-      break;
+  for (int tries = 0; tries < 1000 && !found; tries++) {
+    if (ike_random(&r, sizeof r) != 0) {
+      IKE_STAT(e, fail_internal);
+      return 0; /* the caller creates no CHILD SA */
     }
+    r = ((uint32_t)(e->slot & 0xFFu) << 24) | (r & 0xFFFFFFu);
+    found = r >= 256 && !ike_u32set_has(&e->child_spis, r);
+  }
+  if (!found) {
+    IKE_STAT(e, fail_internal); /* 1,000 draws all taken: the slot is full */
+    return 0;
   }
   if (ike_u32set_add(&e->child_spis, r) != 0) {
     IKE_STAT(e, fail_internal); /* not recorded: a later pick may repeat it */

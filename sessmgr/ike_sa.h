@@ -8,6 +8,8 @@
 #ifndef IKE_SA_H
 #define IKE_SA_H
 
+#include <stdio.h>
+
 #include "ike_engine.h"
 
 #define IKE_MAX_CHILD      4     /* CHILD SAs per IKE SA (rekey overlap included) */
@@ -19,6 +21,7 @@
 #define IKE_REQ_DIGEST_LEN 32    /* SHA-256 */
 #define IKE_RESEND_BURST   4     /* cached-response resends in a burst per SA */
 #define IKE_RESEND_REFILL_MS 1000u /* one more resend allowed per this many ms */
+#define IKE_COOKIE_ROTATE_MS 300000u /* a new COOKIE secret every 5 minutes */
 
 #define IKE_SA_STATE_MAP(X)                                   \
   X(NONE, "none")                                             \
@@ -192,7 +195,11 @@ struct ike_engine {
   ike_u32set_t child_spis;         /* inbound CHILD SPIs handed out and not yet gone */
   uint64_t hash_key[2];            /* keys of the index hashes (random per engine) */
   uint64_t probes;                 /* SA entries looked at by lookups (tests, bench) */
-  uint8_t cookie_secret[32];
+  uint8_t cookie_secret[32];       /* current COOKIE secret (RFC 7296 2.6) ... */
+  uint8_t cookie_prev[32];         /* ... and the one before: its cookies still pass */
+  uint8_t cookie_ver;              /* version byte of cookie_secret's cookies */
+  bool cookie_has_prev;
+  uint64_t cookie_since_ms;        /* when cookie_secret was made */
   uint16_t n_workers;              /* workers sharing the pools (interleaved) */
   ike_pool_state_t pools[IKE_CFG_MAX_POOLS]; /* address maps, by pool name (ike_pool.c) */
   ike_sa_t **heap;                 /* timer heap (ike_timer.c) */
@@ -246,9 +253,10 @@ ike_sa_t *ike_sa_find(const ike_engine_t *e, uint64_t spi_r);
  * O(1) through e->by_init. */
 ike_sa_t *ike_sa_find_init(ike_engine_t *e, uint64_t spi_i,
                            const struct sockaddr_storage *peer);
-/* Digest of an identity (type + raw ID bytes, RFC 7296 3.5) into out. */
-void ike_sa_id_digest(uint8_t type, const uint8_t *data, size_t len,
-                      uint8_t out[IKE_ID_DIGEST_LEN]);
+/* Digest of an identity (type + raw ID bytes, RFC 7296 3.5) into out;
+ * 0 or -IKE_E_CRYPTO. */
+int ike_sa_id_digest(uint8_t type, const uint8_t *data, size_t len,
+                     uint8_t out[IKE_ID_DIGEST_LEN]);
 /* Established SAs with sa's identity other than sa itself, via e->by_id:
  * first, then next after o. NULL at the end. */
 ike_sa_t *ike_sa_same_id_first(ike_engine_t *e, const ike_sa_t *sa);
@@ -275,7 +283,7 @@ bool ike_sa_storable(const ike_sa_t *sa);
 void ike_sa_rehash(ike_engine_t *e, ike_sa_t *sa, uint64_t new_spi_r);
 /* A new inbound CHILD SPI of this slot, unique among those in use (ESP is
  * routed by it: two CHILD SAs must never share one); it stays taken until
- * ike_sa_child_spi_gone. */
+ * ike_sa_child_spi_gone. 0 (create no CHILD SA) without random bytes. */
 uint32_t ike_sa_new_child_spi(ike_engine_t *e);
 /* The CHILD SA with inbound SPI spi is gone (deleted, or never created). */
 void ike_sa_child_spi_gone(ike_engine_t *e, uint32_t spi);
@@ -284,9 +292,14 @@ ike_child_t *ike_sa_child_by_in(ike_sa_t *sa, uint32_t spi_in);
 ike_child_t *ike_sa_child_free_slot(ike_sa_t *sa);
 const ike_cfg_template_t *ike_sa_tmpl(const ike_engine_t *e, const ike_sa_t *sa);
 
-/* Debug builds: append the SA's keys to $IKEGW_IKEV2_KEYLOG for tshark
- * (ike_keylog.c); a no-op otherwise. */
+/* Builds with IKEGW_KEYLOG: append the keys of an authenticated SA to
+ * $IKEGW_IKEV2_KEYLOG for tshark (ike_keylog.c); a no-op otherwise. */
 void ike_keylog_write(const ike_sa_t *sa);
+/* Open path for appending as the key log may be: created 0600, an existing
+ * file made 0600, a symbolic link or non-regular file refused (NULL). */
+FILE *ike_keylog_open(const char *path);
+/* Is the key log compiled in (IKEGW_KEYLOG)? */
+bool ike_keylog_enabled(void);
 
 /* --- Timers (ike_timer.c) --- */
 /* (Re)queue an SA at its earliest deadline; call wherever a deadline is set

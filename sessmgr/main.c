@@ -8,6 +8,7 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -80,6 +81,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+  umask(077); /* sockets, stores and logs we create: ours alone */
   static sessmgr_t sm;
   const char *config = NULL, *demux_ep = NULL, *ipsec_ep = NULL, *ctl_ep = NULL;
   static const struct option opts[] = {

@@ -371,6 +371,7 @@ void ike_task_auth_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx)
   }
   ike_sa_set_state(e, sa, IKE_SA_ESTABLISHED);
   IKE_STAT(e, ike_sa_current);
+  ike_keylog_write(sa); /* debug builds only: keys of an authenticated peer */
   ike_msg_respond(e, sa, rx, &tx);
   if (child != NULL) {
     ike_child_program(e, sa, child);

@@ -390,6 +390,11 @@ int ike_child_create(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx, ike_tx_t *tx,
   c->spi_out = (uint32_t)ch.spi[0] << 24 | (uint32_t)ch.spi[1] << 16 |
                (uint32_t)ch.spi[2] << 8 | ch.spi[3];
   c->spi_in = ike_sa_new_child_spi(e);
+  if (c->spi_in == 0) {
+    ike_wipe(g_ir, sizeof g_ir);
+    IKE_STAT(e, fail_internal); /* no random bytes: no SPI, no CHILD SA */
+    return IKE_N_TEMPORARY_FAILURE;
+  }
   c->ek_len = (uint8_t)ike_encr_key_len(ch.suite.encr, ch.suite.encr_bits);
   c->ak_len = (uint8_t)ike_integ_key_len(ch.suite.integ);
   /* KEYMAT: initiator->responder keys first, encryption before integrity. */
@@ -402,6 +407,7 @@ int ike_child_create(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx, ike_tx_t *tx,
   if (krc != 0) {
     ike_wipe(km, sizeof km);
     c->used = false;
+    ike_sa_child_spi_gone(e, c->spi_in);
     return IKE_N_NO_PROPOSAL_CHOSEN;
   }
   memcpy(c->ek_in, km, c->ek_len);
@@ -615,7 +621,11 @@ void ike_task_child_r(ike_engine_t *e, ike_sa_t *sa, ike_rx_t *rx)
     }
   }
   uint8_t nr[IKE_NONCE_LEN];
-  ike_random(nr, sizeof nr);
+  if (ike_random(nr, sizeof nr) != 0) {
+    IKE_STAT(e, fail_internal); /* never a nonce of unfilled bytes */
+    respond_error(e, sa, rx, IKE_N_TEMPORARY_FAILURE, 0);
+    return;
+  }
   ike_tx_t tx;
   ike_tx_init(&tx);
   ike_put_nonce(&tx.mb, nr, sizeof nr);

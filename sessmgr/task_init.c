@@ -67,12 +67,15 @@ static int collect(ike_engine_t *e, const ike_chain_t *c, init_req_t *r)
   return (r->sa && r->ke && r->nonce) ? 0 : -IKE_E_BAD_SYNTAX;
 }
 
-/* COOKIE = <VersionIDofSecret> | Hash(Ni | IPi | SPIi | <secret>) (2.6). */
+/* COOKIE = <VersionIDofSecret> | Hash(Ni | IPi | SPIi | <secret>) (2.6),
+ * with the secret of version ver (the current or the previous one). */
 static void cookie_make(const ike_engine_t *e, const ike_rx_t *rx,
-                        const ike_nonce_pld_t *ni, uint8_t out[21])
+                        const ike_nonce_pld_t *ni, const uint8_t secret[32],
+                        uint8_t ver, uint8_t out[21])
 {
   uint8_t buf[IKE_MAX_NONCE + 16 + 8 + 32], md[32];
   size_t n = 0;
+  (void)e;
   memcpy(buf, ni->data, ni->len);
   n += ni->len;
   size_t alen = 0;
@@ -81,11 +84,38 @@ static void cookie_make(const ike_engine_t *e, const ike_rx_t *rx,
   n += alen;
   memcpy(buf + n, &rx->h.spi_i, sizeof rx->h.spi_i);
   n += sizeof rx->h.spi_i;
-  memcpy(buf + n, e->cookie_secret, sizeof e->cookie_secret);
-  n += sizeof e->cookie_secret;
+  memcpy(buf + n, secret, 32);
+  n += 32;
   SHA256(buf, n, md);
-  out[0] = 1; /* secret version */
+  out[0] = ver;
   memcpy(out + 1, md, 20);
+  ike_wipe(buf, sizeof buf);
+}
+
+/* RFC 7296 2.6: the secret changes periodically; cookies made with the one
+ * before still pass (a client may be between the two messages). */
+static bool cookie_rotate(ike_engine_t *e)
+{
+  uint64_t age = e->now_ms - e->cookie_since_ms;
+  if (e->cookie_since_ms != 0 && age < IKE_COOKIE_ROTATE_MS) {
+    return true;
+  }
+  uint8_t next[32];
+  if (ike_random(next, sizeof next) != 0) {
+    return false; /* keep the current one rather than use unfilled bytes */
+  }
+  if (e->cookie_since_ms != 0) {
+    /* After two periods without a cookie both secrets are too old: a cookie
+     * is good for one to two periods, never for longer. */
+    bool keep_prev = age < 2u * IKE_COOKIE_ROTATE_MS;
+    memcpy(e->cookie_prev, e->cookie_secret, sizeof e->cookie_prev);
+    e->cookie_has_prev = keep_prev;
+    e->cookie_ver = (uint8_t)(e->cookie_ver + (keep_prev ? 1 : 2));
+  }
+  memcpy(e->cookie_secret, next, sizeof next);
+  ike_wipe(next, sizeof next);
+  e->cookie_since_ms = e->now_ms ? e->now_ms : 1;
+  return true;
 }
 
 /* Under load demand a cookie (2.6); returns true if the request may proceed. */
@@ -95,12 +125,24 @@ static bool cookie_ok(ike_engine_t *e, const ike_rx_t *rx, const init_req_t *r,
   if (e->n_halfopen < t->cookie_threshold) {
     return true;
   }
-  uint8_t want[21];
-  cookie_make(e, rx, ni, want);
-  if (r->cookie != NULL && r->cookie->len == sizeof want &&
-      CRYPTO_memcmp(r->cookie->data, want, sizeof want) == 0) {
-    return true;
+  if (!cookie_rotate(e)) {
+    IKE_STAT(e, fail_internal);
+    return false;
   }
+  uint8_t want[21];
+  if (r->cookie != NULL && r->cookie->len == sizeof want) {
+    uint8_t ver = r->cookie->data[0];
+    bool cur = ver == e->cookie_ver;
+    bool prev = e->cookie_has_prev && ver == (uint8_t)(e->cookie_ver - 1);
+    if (cur || prev) {
+      cookie_make(e, rx, ni, cur ? e->cookie_secret : e->cookie_prev, ver, want);
+      if (CRYPTO_memcmp(r->cookie->data, want, sizeof want) == 0) {
+        return true;
+      }
+    }
+    IKE_STAT(e, fail_cookie_invalid); /* answered with a fresh cookie below */
+  }
+  cookie_make(e, rx, ni, e->cookie_secret, e->cookie_ver, want);
   IKE_STAT(e, fail_cookie_required);
   ike_msg_init_error(e, rx, IKE_N_COOKIE, want, sizeof want);
   return false;
@@ -132,10 +174,7 @@ static bool sa_keys(ike_engine_t *e, ike_sa_t *sa, const ike_ke_pld_t *ke,
   if (rc == 0) {
     rc = ike_sk_dir_init(&sa->sk_out, &sa->suite, sa->keys.sk_er, sa->keys.sk_ar);
   }
-  ike_wipe(g_ir, sizeof g_ir);
-  if (rc == 0) {
-    ike_keylog_write(sa);
-  }
+  ike_wipe(g_ir, sizeof g_ir); /* keys are logged (debug builds) after IKE_AUTH */
   if (rc != 0) {
     IKE_LOG_INFO("SPI %016llx: IKE_SA_INIT key exchange failed: %s",
                  (unsigned long long)sa->spi_r, ike_strerror(rc));

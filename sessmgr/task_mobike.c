@@ -205,7 +205,13 @@ void ike_task_mobike_check(ike_engine_t *e, ike_sa_t *sa)
   sa->rrc_pending = false;
   ike_tx_t tx;
   ike_tx_init(&tx);
-  ike_random(sa->cookie2, sizeof sa->cookie2);
+  if (ike_random(sa->cookie2, sizeof sa->cookie2) != 0) {
+    /* No COOKIE2 without random bytes: the CHILD SAs stay on the verified
+     * path and the check is tried again after our next exchange. */
+    IKE_STAT(e, fail_internal);
+    sa->rrc_pending = true;
+    return;
+  }
   ike_put_notify(&tx.mb, 0, NULL, 0, IKE_N_COOKIE2, sa->cookie2, sizeof sa->cookie2);
   if (ike_msg_request(e, sa, IKE_EXCH_INFORMATIONAL, &tx, IKE_REQ_COOKIE2) == 0) {
     ike_stats_notify(&e->stats, IKE_N_COOKIE2, 1);

@@ -35,9 +35,16 @@ void ike_task_rekey_child_i(ike_engine_t *e, ike_sa_t *sa, ike_child_t *c)
   ch.suite = c->suite;
   ch.suite.dh = IKE_DH_NONE; /* no PFS on our rekeys */
   ch.prop_num = 1;
+  uint32_t new_in = ike_sa_new_child_spi(e);
+  if (new_in == 0 || ike_random(sa->rekey_ni, sizeof sa->rekey_ni) != 0) {
+    /* No random bytes: no rekey now (the hard lifetime or the peer's rekey
+     * takes over), never a predictable nonce or SPI. */
+    ike_sa_child_spi_gone(e, new_in);
+    IKE_STAT(e, fail_internal);
+    return;
+  }
   sa->rekey_old_in = c->spi_in;
-  sa->rekey_new_in = ike_sa_new_child_spi(e);
-  ike_random(sa->rekey_ni, sizeof sa->rekey_ni);
+  sa->rekey_new_in = new_in;
   spi_be(c->spi_in, old_be);
   spi_be(sa->rekey_new_in, new_be);
   ike_tx_init(&tx);

@@ -5,7 +5,7 @@
  *   gwctl [--run DIR] [--json] show crypto statistics ikev2
  *   gwctl [--run DIR] [--json] show crypto ikev2-ikesa security-associations [summary]
  *   gwctl [--run DIR] [--json] show crypto template
- *   gwctl [--run DIR] show configuration
+ *   gwctl [--run DIR] show configuration [--secrets]   (pre-shared keys redacted unless --secrets)
  *   gwctl [--run DIR] [--json] show bulkstats
  *   gwctl [--run DIR] clear crypto ikev2-ikesa all | spi HEX
  *   gwctl [--run DIR] configure "LINE" ["LINE" ...]
@@ -331,11 +331,12 @@ static int result_all(Ikegw__Ctl__Envelope *env, int only_first, char **text_out
   return bad ? 1 : 0;
 }
 
-static int running_config(ike_config_t *cfg, char **text)
+static int running_config(ike_config_t *cfg, char **text, int secrets)
 {
   Ikegw__Ctl__Envelope env = IKEGW__CTL__ENVELOPE__INIT;
   Ikegw__Ctl__Configure c = IKEGW__CTL__CONFIGURE__INIT;
   c.show = 1;
+  c.secrets = secrets; /* pre-shared keys in clear only when asked for */
   env.id = 1;
   env.msg_case = IKEGW__CTL__ENVELOPE__MSG_CONFIGURE;
   env.configure = &c;
@@ -358,7 +359,7 @@ static int usage(void)
           "usage: gwctl [--run DIR] [--json] show crypto statistics ikev2\n"
           "       gwctl [--run DIR] [--json] show crypto ikev2-ikesa security-associations [summary]\n"
           "       gwctl [--run DIR] [--json] show crypto template\n"
-          "       gwctl [--run DIR] show configuration\n"
+          "       gwctl [--run DIR] show configuration [--secrets]\n"
           "       gwctl [--run DIR] [--json] show bulkstats\n"
           "       gwctl [--run DIR] clear crypto ikev2-ikesa all|spi HEX\n"
           "       gwctl [--run DIR] configure LINE...\n");
@@ -398,16 +399,17 @@ int main(int argc, char **argv)
              !strcmp(a[2], "template")) {
     static ike_config_t cfg;
     char *text = NULL;
-    rc = running_config(&cfg, &text);
+    rc = running_config(&cfg, &text, 0);
     if (rc == 0) {
       ike_out_t o;
       ike_out_file(&o, stdout);
       json ? ike_show_templates_json(&o, &cfg) : ike_show_templates(&o, &cfg);
     }
     free(text);
-  } else if (n == 2 && !strcmp(a[0], "show") && !strcmp(a[1], "configuration")) {
+  } else if ((n == 2 || (n == 3 && !strcmp(a[2], "--secrets"))) && !strcmp(a[0], "show") &&
+             !strcmp(a[1], "configuration")) {
     char *text = NULL;
-    rc = running_config(NULL, &text);
+    rc = running_config(NULL, &text, n == 3);
     if (rc == 0) {
       fputs(text, stdout);
     }

@@ -172,6 +172,7 @@ static void self_dir(char *out, size_t len)
 
 int main(int argc, char **argv)
 {
+  umask(077); /* sockets, stores and logs we create: ours alone */
   const char *config = NULL, *run = NULL;
   char bin[512];
   self_dir(bin, sizeof bin);
@@ -199,6 +200,10 @@ int main(int argc, char **argv)
   }
   if (cfg.n_templates == 0) {
     fprintf(stderr, "%s:0: no crypto template configured\n", config);
+    return 2;
+  }
+  if (ike_config_sample_psk_check(&cfg, config, err, sizeof err) != 0) {
+    fprintf(stderr, "%s\n", err);
     return 2;
   }
   char advice[1024];

@@ -62,13 +62,14 @@ int ikegw_write_atomic(const char *path, const char *text, size_t len)
   return 0;
 }
 
-/* The whole config as text (with its secrets: the file is 0600). */
-static char *config_text(const ike_config_t *cfg, size_t *len)
+/* The whole config as text; redact: pre-shared keys hidden (show output;
+ * the file keeps them, it is 0600). */
+static char *config_text(const ike_config_t *cfg, int redact, size_t *len)
 {
-  int need = ike_config_print_buf(cfg, NULL, 0);
+  int need = ike_config_print_buf_opts(cfg, NULL, 0, redact);
   char *text = need > 0 ? malloc((size_t)need + 1) : NULL;
   if (text != NULL) {
-    ike_config_print_buf(cfg, text, (size_t)need + 1);
+    ike_config_print_buf_opts(cfg, text, (size_t)need + 1, redact);
     *len = (size_t)need;
   }
   return text;
@@ -77,7 +78,7 @@ static char *config_text(const ike_config_t *cfg, size_t *len)
 static int save(ikegw_running_t *r, const ike_config_t *cfg)
 {
   size_t len = 0;
-  char *text = config_text(cfg, &len);
+  char *text = config_text(cfg, 0, &len);
   if (text == NULL) {
     return -ENOMEM;
   }
@@ -311,7 +312,7 @@ static void handle(ikegw_running_t *r, const zmq_msg_t *id, const uint8_t *data,
     const Ikegw__Ctl__Configure *c = env->configure;
     if (c->show) {
       size_t n = 0;
-      char *text = config_text(&r->cfg, &n);
+      char *text = config_text(&r->cfg, !c->secrets, &n);
       reply(r, id, env->id, text != NULL, text ? NULL : "out of memory", text);
       if (text != NULL) {
         memset(text, 0, n);

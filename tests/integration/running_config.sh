@@ -66,6 +66,15 @@ rc=$work/run/running.conf
 s0=$(pgrep -f -- "-c $rc --slot 0 " | head -1 || true)
 [ -n "$s0" ] || fail "sessmgr 0 not started on $rc: $(pgrep -af "sessmgr.*$work" || true)"
 
+# show configuration hides the pre-shared key unless asked (the file keeps it)
+gwctl show configuration >"$work/show.out" || fail "show configuration"
+grep -q "running-test-psk-01" "$work/show.out" && fail "show configuration prints the PSK"
+gwctl show configuration --secrets | grep -q "running-test-psk-01" || fail "--secrets lacks the PSK"
+grep -q "running-test-psk-01" "$rc" || fail "running.conf lost the PSK"
+# processes run with umask 077: their sockets are theirs alone
+[ "$(stat -c %a "$work/run/ctl-sessmgr-0.sock")" = 700 ] ||
+  fail "ctl-sessmgr-0.sock mode $(stat -c %a "$work/run/ctl-sessmgr-0.sock"), want 700"
+
 # 2. MOBIKE off: moves fail; configure it on: every client (both slots) moves
 if load before; then fail "clients moved with MOBIKE off"; fi
 gwctl configure "context ipsec" "crypto template tmpl1 ikev2-dynamic" "ikev2-ikesa mobike" \
