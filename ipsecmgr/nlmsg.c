@@ -133,6 +133,100 @@ static void nlm_ext_msg(const struct nlmsghdr *h, const struct nlmsgerr *e, char
   }
 }
 
+int nlm_reply_error(const struct nlmsghdr *h)
+{
+  if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
+    return -EBADMSG;
+  }
+  const struct nlmsgerr *e = NLMSG_DATA(h);
+  /* netlink(7): an ACK carries 0, an error a negative errno; a positive value is
+   * no kernel answer and must not pass for a result. */
+  return e->error > 0 ? -EBADMSG : e->error;
+}
+
+/* Clamp a reply length to what the NLMSG_OK/NLMSG_NEXT walk counts in. */
+static unsigned int nlm_left(size_t len)
+{
+  return len > 0x7fffffffu ? 0x7fffffffu : (unsigned int)len;
+}
+
+int nlm_parse_ack(const void *buf, size_t len, uint32_t seq, char *errtxt, size_t errcap,
+                  int *err)
+{
+  unsigned int left = nlm_left(len);
+  for (const struct nlmsghdr *h = buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+    if (h->nlmsg_seq != seq || h->nlmsg_type != NLMSG_ERROR) {
+      continue;
+    }
+    *err = nlm_reply_error(h);
+    if (*err != 0 && errtxt != NULL && errcap > 0) {
+      errtxt[0] = '\0';
+      if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
+        nlm_ext_msg(h, NLMSG_DATA(h), errtxt, errcap);
+      }
+      if (errtxt[0] == '\0') {
+        snprintf(errtxt, errcap, "%s", strerror(-*err));
+      }
+    }
+    return 1;
+  }
+  return 0;
+}
+
+size_t nlm_parse_acks(const void *buf, size_t len, uint32_t first, size_t n, int *errs,
+                      char *errtxt, size_t errcap, int *first_err)
+{
+  size_t got = 0;
+  unsigned int left = nlm_left(len);
+  for (const struct nlmsghdr *h = buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+    uint32_t i = h->nlmsg_seq - first;
+    if (h->nlmsg_type != NLMSG_ERROR || i >= n ||
+        h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
+      continue;
+    }
+    int error = nlm_reply_error(h);
+    if (errs != NULL) {
+      errs[i] = error;
+    }
+    if (error != 0 && *first_err == 0) {
+      *first_err = error;
+      if (errtxt != NULL && errcap > 0) {
+        errtxt[0] = '\0';
+        nlm_ext_msg(h, NLMSG_DATA(h), errtxt, errcap);
+        if (errtxt[0] == '\0') {
+          snprintf(errtxt, errcap, "%s", strerror(-error));
+        }
+      }
+    }
+    got++;
+  }
+  return got;
+}
+
+int nlm_parse_dump(const void *buf, size_t len, uint32_t seq,
+                   int (*cb)(const struct nlmsghdr *h, void *arg), void *arg, bool *stop,
+                   int *rc)
+{
+  unsigned int left = nlm_left(len);
+  for (const struct nlmsghdr *h = buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+    if (h->nlmsg_seq != seq) {
+      continue;
+    }
+    if (h->nlmsg_type == NLMSG_DONE) {
+      *rc = 0;
+      return 1;
+    }
+    if (h->nlmsg_type == NLMSG_ERROR) {
+      *rc = nlm_reply_error(h);
+      return 1;
+    }
+    if (!*stop && cb(h, arg) != 0) {
+      *stop = true;
+    }
+  }
+  return 0;
+}
+
 static uint32_t nlm_seq;
 
 int nlm_talk(int fd, nlm_msg_t *m, char *errtxt, size_t errcap)
@@ -169,23 +263,9 @@ int nlm_talk(int fd, nlm_msg_t *m, char *errtxt, size_t errcap)
       }
       return -e;
     }
-    unsigned int left = (unsigned int)n;
-    for (struct nlmsghdr *h = (struct nlmsghdr *)rb; NLMSG_OK(h, left);
-         h = NLMSG_NEXT(h, left)) {
-      if (h->nlmsg_seq != req->nlmsg_seq || h->nlmsg_type != NLMSG_ERROR) {
-        continue;
-      }
-      if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
-        return -EBADMSG;
-      }
-      const struct nlmsgerr *e = NLMSG_DATA(h);
-      if (e->error != 0 && errtxt != NULL) {
-        nlm_ext_msg(h, e, errtxt, errcap);
-        if (errtxt[0] == '\0') {
-          snprintf(errtxt, errcap, "%s", strerror(-e->error));
-        }
-      }
-      return e->error;
+    int err = 0;
+    if (nlm_parse_ack(rb, (size_t)n, req->nlmsg_seq, errtxt, errcap, &err) != 0) {
+      return err;
     }
   }
 }
@@ -204,28 +284,7 @@ static int nlm_acks(int fd, uint32_t first, size_t n, int *errs, char *errtxt, s
       }
       return -errno;
     }
-    unsigned int left = (unsigned int)r;
-    for (struct nlmsghdr *h = (struct nlmsghdr *)rb; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
-      uint32_t i = h->nlmsg_seq - first;
-      if (h->nlmsg_type != NLMSG_ERROR || i >= n ||
-          h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
-        continue;
-      }
-      const struct nlmsgerr *e = NLMSG_DATA(h);
-      if (errs != NULL) {
-        errs[i] = e->error;
-      }
-      if (e->error != 0 && *first_err == 0) {
-        *first_err = e->error;
-        if (errtxt != NULL) {
-          nlm_ext_msg(h, e, errtxt, errcap);
-          if (errtxt[0] == '\0') {
-            snprintf(errtxt, errcap, "%s", strerror(-e->error));
-          }
-        }
-      }
-      got++;
-    }
+    got += nlm_parse_acks(rb, (size_t)r, first, n, errs, errtxt, errcap, first_err);
   }
   return 0;
 }
@@ -301,21 +360,9 @@ int nlm_dump(int fd, nlm_msg_t *req, int (*cb)(const struct nlmsghdr *h, void *a
       }
       return -errno;
     }
-    unsigned int left = (unsigned int)r;
-    for (struct nlmsghdr *h = (struct nlmsghdr *)rb; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
-      if (h->nlmsg_seq != h0->nlmsg_seq) {
-        continue;
-      }
-      if (h->nlmsg_type == NLMSG_DONE) {
-        return 0;
-      }
-      if (h->nlmsg_type == NLMSG_ERROR) {
-        const struct nlmsgerr *e = NLMSG_DATA(h);
-        return h->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) ? e->error : -EBADMSG;
-      }
-      if (!stop && cb(h, arg) != 0) {
-        stop = true;
-      }
+    int rc = 0;
+    if (nlm_parse_dump(rb, (size_t)r, h0->nlmsg_seq, cb, arg, &stop, &rc) != 0) {
+      return rc;
     }
   }
 }

@@ -12,6 +12,7 @@
 
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -60,5 +61,34 @@ int nlm_talk_batch(int fd, nlm_msg_t *const *m, size_t n, int *errs, char *errtx
  * of the dump is drained). Returns 0 or -errno. */
 int nlm_dump(int fd, nlm_msg_t *req, int (*cb)(const struct nlmsghdr *h, void *arg),
              void *arg);
+
+/* Reply parsers: the walks of one received datagram that nlm_talk,
+ * nlm_talk_batch and nlm_dump do after each recv, on a buffer so they are
+ * fuzzed without a socket (tests/fuzz/fuzz_netlink.c). buf must be aligned to
+ * NLMSG_ALIGNTO (4); len is what recv returned. Every length comes from the
+ * kernel and is bounds-checked before use (NLMSG_OK, RTA_OK).
+ *
+ * nlm_parse_ack: the ACK (NLMSG_ERROR) of request seq. Returns 1 when found,
+ * with *err = 0 or the kernel's -errno (-EBADMSG when truncated) and, for an
+ * error, errtxt (may be NULL) = the extended-ACK text or strerror; 0 when the
+ * datagram does not hold it. */
+int nlm_parse_ack(const void *buf, size_t len, uint32_t seq, char *errtxt, size_t errcap,
+                  int *err);
+/* nlm_parse_acks: the ACKs of requests first..first+n-1; errs[i] (may be
+ * NULL) = the error of request i, *first_err = the first non-zero error seen
+ * (with its text in errtxt as above) if it was 0. Returns how many ACKs the
+ * datagram held. */
+size_t nlm_parse_acks(const void *buf, size_t len, uint32_t first, size_t n, int *errs,
+                      char *errtxt, size_t errcap, int *first_err);
+/* nlm_parse_dump: one datagram of the dump of request seq; cb is called for each
+ * answer until it returns non-zero (then *stop is set and the rest is only
+ * drained). Returns 1 at the end of the dump (NLMSG_DONE: *rc = 0, or an error:
+ * *rc = -errno), 0 when more datagrams follow. */
+/* The error of an NLMSG_ERROR message h (whole, as NLMSG_OK checked): 0 or
+ * -errno; -EBADMSG when too short or not an errno (positive). */
+int nlm_reply_error(const struct nlmsghdr *h);
+int nlm_parse_dump(const void *buf, size_t len, uint32_t seq,
+                   int (*cb)(const struct nlmsghdr *h, void *arg), void *arg, bool *stop,
+                   int *rc);
 
 #endif /* NLMSG_H */

@@ -573,6 +573,14 @@ static int xfrm_dump_one(const struct nlmsghdr *h, void *arg)
   return 0;
 }
 
+int xfrm_parse_dump(const void *buf, size_t len, uint32_t seq, bool policies,
+                    int (*cb)(const xfrm_dump_ent_t *e, void *arg), void *arg, bool *stop,
+                    int *rc)
+{
+  xfrm_dump_ctx_t c = {policies, cb, arg};
+  return nlm_parse_dump(buf, len, seq, xfrm_dump_one, &c, stop, rc);
+}
+
 int xfrm_dump(xfrm_t *x, bool policies, int (*cb)(const xfrm_dump_ent_t *e, void *arg), void *arg)
 {
   nlm_msg_t m;
@@ -623,6 +631,27 @@ static int xfrm_get_one(const struct nlmsghdr *h, void *arg)
   return 1;
 }
 
+int xfrm_parse_get_sa(const void *buf, size_t len, uint32_t req_seq, uint64_t *packets,
+                      uint64_t *bytes, uint64_t *oseq, uint64_t *seq, int *rc)
+{
+  xfrm_get_ctx_t g = {packets, bytes, oseq, seq, false};
+  unsigned int left = len > 0x7fffffffu ? 0x7fffffffu : (unsigned int)len;
+  for (const struct nlmsghdr *h = buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+    if (h->nlmsg_seq != req_seq) {
+      continue;
+    }
+    if (h->nlmsg_type == NLMSG_ERROR) {
+      *rc = nlm_reply_error(h);
+      return 1;
+    }
+    if (xfrm_get_one(h, &g) != 0) {
+      *rc = 0;
+      return 1;
+    }
+  }
+  return 0;
+}
+
 int xfrm_get_sa(xfrm_t *x, const xfrm_sa_id_t *id, uint64_t *packets, uint64_t *bytes,
                 uint64_t *oseq, uint64_t *seq)
 {
@@ -644,7 +673,6 @@ int xfrm_get_sa(xfrm_t *x, const xfrm_sa_id_t *id, uint64_t *packets, uint64_t *
     return rc;
   }
   _Alignas(8) uint8_t rb[8192];
-  xfrm_get_ctx_t g = {packets, bytes, oseq, seq, false};
   for (;;) {
     ssize_t r = recv(x->fd, rb, sizeof(rb), 0);
     if (r < 0) {
@@ -654,22 +682,11 @@ int xfrm_get_sa(xfrm_t *x, const xfrm_sa_id_t *id, uint64_t *packets, uint64_t *
       rc = -errno;
       break;
     }
-    unsigned int left = (unsigned int)r;
-    for (struct nlmsghdr *h = (struct nlmsghdr *)rb; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
-      if (h->nlmsg_seq != nlm_hdr(&m)->nlmsg_seq) {
-        continue;
-      }
-      if (h->nlmsg_type == NLMSG_ERROR) {
-        const struct nlmsgerr *e = NLMSG_DATA(h);
-        rc = h->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) ? e->error : -EBADMSG;
-        goto out;
-      }
-      if (xfrm_get_one(h, &g) != 0) {
-        return 0;
-      }
+    if (xfrm_parse_get_sa(rb, (size_t)r, nlm_hdr(&m)->nlmsg_seq, packets, bytes, oseq, seq,
+                          &rc) != 0) {
+      break;
     }
   }
-out:
   if (rc != 0) {
     snprintf(x->err, sizeof(x->err), "xfrm get_sa spi 0x%08x: %s", id->spi, strerror(-rc));
   }

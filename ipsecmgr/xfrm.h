@@ -120,4 +120,17 @@ typedef struct xfrm_dump_ent {
 int xfrm_dump(xfrm_t *x, bool policies, int (*cb)(const xfrm_dump_ent_t *e, void *arg),
               void *arg);
 
+/* Reply parsers of xfrm_dump and xfrm_get_sa on one received datagram (buf
+ * aligned to 4, len as recv returned), for the fuzzer (tests/fuzz/
+ * fuzz_netlink.c); the kernel's lengths are bounds-checked. xfrm_parse_dump:
+ * as nlm_parse_dump, with each XFRM_MSG_NEWSA / NEWPOLICY answer decoded into
+ * an xfrm_dump_ent_t for cb. xfrm_parse_get_sa: the answer to GETSA request
+ * req_seq; returns 1 when done (*rc = 0 with the counters set, or -errno), 0
+ * when the datagram did not hold it. */
+int xfrm_parse_dump(const void *buf, size_t len, uint32_t seq, bool policies,
+                    int (*cb)(const xfrm_dump_ent_t *e, void *arg), void *arg, bool *stop,
+                    int *rc);
+int xfrm_parse_get_sa(const void *buf, size_t len, uint32_t req_seq, uint64_t *packets,
+                      uint64_t *bytes, uint64_t *oseq, uint64_t *seq, int *rc);
+
 #endif /* XFRM_H */
