@@ -144,16 +144,19 @@ int nlm_reply_error(const struct nlmsghdr *h)
   return e->error > 0 ? -EBADMSG : e->error;
 }
 
-/* Clamp a reply length to what the NLMSG_OK/NLMSG_NEXT walk counts in. */
-static unsigned int nlm_left(size_t len)
+int nlm_left(size_t len)
 {
-  return len > 0x7fffffffu ? 0x7fffffffu : (unsigned int)len;
+  /* Signed on purpose: NLMSG_NEXT subtracts the ALIGNED length of the message,
+   * up to 3 bytes more than the datagram holds when the last message's length
+   * is not a multiple of 4; an unsigned count wraps around there and the walk
+   * reads on past the datagram, a signed one goes negative and NLMSG_OK stops. */
+  return len > 0x7fffffffu ? 0x7fffffff : (int)len;
 }
 
 int nlm_parse_ack(const void *buf, size_t len, uint32_t seq, char *errtxt, size_t errcap,
                   int *err)
 {
-  unsigned int left = nlm_left(len);
+  int left = nlm_left(len);
   for (const struct nlmsghdr *h = buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
     if (h->nlmsg_seq != seq || h->nlmsg_type != NLMSG_ERROR) {
       continue;
@@ -177,7 +180,7 @@ size_t nlm_parse_acks(const void *buf, size_t len, uint32_t first, size_t n, int
                       char *errtxt, size_t errcap, int *first_err)
 {
   size_t got = 0;
-  unsigned int left = nlm_left(len);
+  int left = nlm_left(len);
   for (const struct nlmsghdr *h = buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
     uint32_t i = h->nlmsg_seq - first;
     if (h->nlmsg_type != NLMSG_ERROR || i >= n ||
@@ -207,7 +210,7 @@ int nlm_parse_dump(const void *buf, size_t len, uint32_t seq,
                    int (*cb)(const struct nlmsghdr *h, void *arg), void *arg, bool *stop,
                    int *rc)
 {
-  unsigned int left = nlm_left(len);
+  int left = nlm_left(len);
   for (const struct nlmsghdr *h = buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
     if (h->nlmsg_seq != seq) {
       continue;

@@ -84,6 +84,9 @@ size_t nlm_parse_acks(const void *buf, size_t len, uint32_t first, size_t n, int
  * answer until it returns non-zero (then *stop is set and the rest is only
  * drained). Returns 1 at the end of the dump (NLMSG_DONE: *rc = 0, or an error:
  * *rc = -errno), 0 when more datagrams follow. */
+/* The remaining-bytes count of a NLMSG_OK / NLMSG_NEXT walk over len bytes:
+ * a signed int (see nlmsg.c), len clamped to INT_MAX. */
+int nlm_left(size_t len);
 /* The error of an NLMSG_ERROR message h (whole, as NLMSG_OK checked): 0 or
  * -errno; -EBADMSG when too short or not an errno (positive). */
 int nlm_reply_error(const struct nlmsghdr *h);

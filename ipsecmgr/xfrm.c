@@ -635,7 +635,7 @@ int xfrm_parse_get_sa(const void *buf, size_t len, uint32_t req_seq, uint64_t *p
                       uint64_t *bytes, uint64_t *oseq, uint64_t *seq, int *rc)
 {
   xfrm_get_ctx_t g = {packets, bytes, oseq, seq, false};
-  unsigned int left = len > 0x7fffffffu ? 0x7fffffffu : (unsigned int)len;
+  int left = nlm_left(len);
   for (const struct nlmsghdr *h = buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
     if (h->nlmsg_seq != req_seq) {
       continue;

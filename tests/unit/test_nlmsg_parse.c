@@ -140,6 +140,29 @@ static void test_state_dump_and_truncation(void **state)
   assert_int_equal(last.sa.spi, 0);
 }
 
+/* A last message whose length is not a multiple of 4 ends the datagram: the
+ * walk must not step past it (an unsigned remaining count wrapped around and
+ * read on beyond recv's bytes - found by tests/fuzz/fuzz_netlink.c). Behind
+ * the datagram's end lies an ACK the parsers must not see. */
+static void test_unaligned_last_message_ends_walk(void **state)
+{
+  (void)state;
+  dgram_t d = {.len = 0};
+  uint8_t one = 0;
+  put_msg(&d, NLMSG_NOOP, 0, 1, &one, 1); /* nlmsg_len 17, padded to 20 */
+  size_t cut = NLMSG_HDRLEN + 1;
+  put_err(&d, 1, -EPERM);                 /* at offset 20: outside the datagram */
+  char txt[64] = "";
+  int err = 0, rc = 0, errs[1] = {0}, first = 0;
+  bool stop = true; /* no callback: only the end of the dump counts */
+  assert_int_equal(nlm_parse_ack(d.b, cut, 1, txt, sizeof txt, &err), 0);
+  assert_int_equal(nlm_parse_acks(d.b, cut, 1, 1, errs, txt, sizeof txt, &first), 0);
+  assert_int_equal(first, 0);
+  assert_int_equal(nlm_parse_dump(d.b, cut, 1, NULL, NULL, &stop, &rc), 0);
+  uint64_t p, b, o, s;
+  assert_int_equal(xfrm_parse_get_sa(d.b, cut, 1, &p, &b, &o, &s, &rc), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -147,6 +170,7 @@ int main(void)
       cmocka_unit_test(test_ack_extack_text),
       cmocka_unit_test(test_positive_error_is_malformed),
       cmocka_unit_test(test_state_dump_and_truncation),
+      cmocka_unit_test(test_unaligned_last_message_ends_walk),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
