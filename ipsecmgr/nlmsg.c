@@ -157,7 +157,7 @@ int nlm_parse_ack(const void *buf, size_t len, uint32_t seq, char *errtxt, size_
                   int *err)
 {
   int left = nlm_left(len);
-  for (const struct nlmsghdr *h = buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+  for (const struct nlmsghdr *h = buf; nlm_ok(h, left); h = NLMSG_NEXT(h, left)) {
     if (h->nlmsg_seq != seq || h->nlmsg_type != NLMSG_ERROR) {
       continue;
     }
@@ -181,7 +181,7 @@ size_t nlm_parse_acks(const void *buf, size_t len, uint32_t first, size_t n, int
 {
   size_t got = 0;
   int left = nlm_left(len);
-  for (const struct nlmsghdr *h = buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+  for (const struct nlmsghdr *h = buf; nlm_ok(h, left); h = NLMSG_NEXT(h, left)) {
     uint32_t i = h->nlmsg_seq - first;
     if (h->nlmsg_type != NLMSG_ERROR || i >= n ||
         h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
@@ -211,7 +211,7 @@ int nlm_parse_dump(const void *buf, size_t len, uint32_t seq,
                    int *rc)
 {
   int left = nlm_left(len);
-  for (const struct nlmsghdr *h = buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+  for (const struct nlmsghdr *h = buf; nlm_ok(h, left); h = NLMSG_NEXT(h, left)) {
     if (h->nlmsg_seq != seq) {
       continue;
     }

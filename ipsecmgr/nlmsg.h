@@ -87,6 +87,13 @@ size_t nlm_parse_acks(const void *buf, size_t len, uint32_t first, size_t n, int
 /* The remaining-bytes count of a NLMSG_OK / NLMSG_NEXT walk over len bytes:
  * a signed int (see nlmsg.c), len clamped to INT_MAX. */
 int nlm_left(size_t len);
+/* NLMSG_OK for that signed count (glibc's macro compares it with the unsigned
+ * nlmsg_len). */
+static inline bool nlm_ok(const struct nlmsghdr *h, int left)
+{
+  return left >= (int)sizeof(struct nlmsghdr) && h->nlmsg_len >= sizeof(struct nlmsghdr) &&
+         h->nlmsg_len <= (unsigned int)left;
+}
 /* The error of an NLMSG_ERROR message h (whole, as NLMSG_OK checked): 0 or
  * -errno; -EBADMSG when too short or not an errno (positive). */
 int nlm_reply_error(const struct nlmsghdr *h);

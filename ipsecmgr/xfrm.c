@@ -636,7 +636,7 @@ int xfrm_parse_get_sa(const void *buf, size_t len, uint32_t req_seq, uint64_t *p
 {
   xfrm_get_ctx_t g = {packets, bytes, oseq, seq, false};
   int left = nlm_left(len);
-  for (const struct nlmsghdr *h = buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+  for (const struct nlmsghdr *h = buf; nlm_ok(h, left); h = NLMSG_NEXT(h, left)) {
     if (h->nlmsg_seq != req_seq) {
       continue;
     }
