@@ -308,6 +308,56 @@ void ike_cert_store_free(ike_cert_store_t *s)
   free(s);
 }
 
+int ike_cert_store_add_crl(ike_cert_store_t *s, const char *crl_file, char *err,
+                           size_t errlen)
+{
+  if (s == NULL || s->cas == NULL) {
+    return set_err(err, errlen, crl_file, "CRL without a ca-certificate file");
+  }
+  BIO *b = open_pem(crl_file, err, errlen);
+  if (b == NULL) {
+    return -IKE_E_UNTRUSTED;
+  }
+  int rc = 0, n = 0;
+  ERR_clear_error();
+  for (;;) {
+    X509_CRL *crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL);
+    if (crl == NULL) {
+      unsigned long e = ERR_peek_last_error();
+      if (ERR_GET_REASON(e) != PEM_R_NO_START_LINE) {
+        rc = set_err(err, errlen, crl_file, "bad CRL: %s", ssl_reason("parse error"));
+      }
+      break;
+    }
+    if (X509_STORE_add_crl(s->cas, crl) != 1) {
+      rc = set_err(err, errlen, crl_file, "cannot add CRL %d: %s", n + 1,
+                   ssl_reason("error"));
+    }
+    X509_CRL_free(crl); /* the store holds its own reference */
+    n++;
+    if (rc != 0) {
+      break;
+    }
+  }
+  if (rc == 0 && n == 0) {
+    /* No PEM block: maybe a single DER CRL (as CAs publish them). */
+    ERR_clear_error();
+    X509_CRL *crl = (BIO_reset(b) == 0) ? d2i_X509_CRL_bio(b, NULL) : NULL;
+    if (crl == NULL || X509_STORE_add_crl(s->cas, crl) != 1) {
+      rc = set_err(err, errlen, crl_file, "no CRL found (PEM or DER)");
+    }
+    X509_CRL_free(crl);
+  }
+  BIO_free(b);
+  /* Check the peer's certificate (RFC 5280 6.3); the CAs are our own
+   * configuration. Fail closed: no CRL for its issuer = refused. */
+  if (rc == 0 && X509_STORE_set_flags(s->cas, X509_V_FLAG_CRL_CHECK) != 1) {
+    rc = set_err(err, errlen, crl_file, "cannot enable CRL checking");
+  }
+  ERR_clear_error();
+  return rc;
+}
+
 int ike_cert_load_config(const ike_config_t *cfg,
                          ike_cert_store_t *stores[IKE_CFG_MAX_TEMPLATES],
                          char *err, size_t errlen)
@@ -324,6 +374,9 @@ int ike_cert_load_config(const ike_config_t *cfg,
     }
     int rc = ike_cert_store_load(local ? t->cert_file : NULL, local ? t->key_file : NULL,
                                  remote ? t->ca_file : NULL, &stores[i], err, errlen);
+    if (rc == 0 && remote && t->crl_file[0] != '\0' && stores[i]->cas != NULL) {
+      rc = ike_cert_store_add_crl(stores[i], t->crl_file, err, errlen);
+    }
     if (rc == 0 && local && stores[i]->own.x == NULL) {
       rc = set_err(err, errlen, t->name, "authentication local certificate needs "
                                           "certificate file and private-key file");
@@ -422,6 +475,27 @@ void ike_cert_peer_free(ike_cert_peer_t *p)
   }
 }
 
+/* RFC 5280 4.2.1.12, RFC 4945 5.1.3.12: the peer we verify is a client. A
+ * certificate without extendedKeyUsage may be used for anything; one with it
+ * must allow client authentication (id-kp-clientAuth), any use
+ * (anyExtendedKeyUsage) or IKE (id-kp-ipsecIKE, RFC 4945). One that does not
+ * parse, or appears twice, is refused. */
+static bool eku_allows_client(X509 *x)
+{
+  int crit = 0;
+  EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(x, NID_ext_key_usage, &crit, NULL);
+  if (eku == NULL) {
+    return crit == -1; /* -1: absent; -2: several; else undecodable */
+  }
+  bool ok = false;
+  for (int i = 0; i < sk_ASN1_OBJECT_num(eku) && !ok; i++) {
+    int nid = OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i));
+    ok = nid == NID_client_auth || nid == NID_anyExtendedKeyUsage || nid == NID_ipsec_IKE;
+  }
+  EXTENDED_KEY_USAGE_free(eku);
+  return ok;
+}
+
 int ike_cert_verify_chain(const ike_cert_store_t *s, const ike_cert_peer_t *ee,
                           const ike_cert_peer_t *const *im, size_t n_im,
                           int64_t at, char *reason, size_t rlen)
@@ -456,7 +530,12 @@ int ike_cert_verify_chain(const ike_cert_store_t *s, const ike_cert_peer_t *ee,
     X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t)at);
   }
   if (X509_verify_cert(ctx) == 1) {
-    rc = 0;
+    if (eku_allows_client(ee->x)) {
+      rc = 0;
+    } else if (reason != NULL && rlen > 0) {
+      snprintf(reason, rlen, "extended key usage does not allow client "
+                             "authentication (clientAuth, ipsecIKE or any)");
+    }
   } else if (reason != NULL && rlen > 0) {
     snprintf(reason, rlen, "%s",
              X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));

@@ -57,6 +57,13 @@ int ike_cert_store_load(const char *cert_file, const char *key_file,
                         const char *ca_file, ike_cert_store_t **out, char *err,
                         size_t errlen);
 void ike_cert_store_free(ike_cert_store_t *s);
+/* Add the CRLs of crl_file (PEM, one or more; or one DER CRL) to a store
+ * with CAs and turn revocation checking on for the peer's certificate
+ * (RFC 5280 6.3): from then on a peer certificate is refused if it is listed,
+ * or if its issuer has no CRL in the store, or if that CRL expired. On error
+ * returns a negative code and err reads "file: reason". */
+int ike_cert_store_add_crl(ike_cert_store_t *s, const char *crl_file, char *err,
+                           size_t errlen);
 
 /* Load the stores of every template that uses certificates: stores[i] for
  * cfg->templates[i] (NULL when the template uses none). Also checks that a
@@ -110,7 +117,10 @@ void ike_cert_peer_free(ike_cert_peer_t *p);
 
 /* Verify that ee chains to a CA of the store through the intermediates im
  * (any order, may be NULL): signatures, validity at `at` (Unix seconds, 0 =
- * now), purpose any. reason (may be NULL) receives OpenSSL's text. */
+ * now), purpose any; the CRLs of the store if it has any (revoked, or no CRL
+ * from the issuer: refused); and, ee being a client, an extendedKeyUsage if
+ * present must include clientAuth, ipsecIKE or anyExtendedKeyUsage (RFC 4945
+ * 5.1.3.12). reason (may be NULL) receives why not. */
 int ike_cert_verify_chain(const ike_cert_store_t *s, const ike_cert_peer_t *ee,
                           const ike_cert_peer_t *const *im, size_t n_im,
                           int64_t at, char *reason, size_t rlen);

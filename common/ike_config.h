@@ -218,6 +218,7 @@ typedef struct ike_cfg_template {
   char cert_file[IKE_CFG_PATH_MAX];          /* PEM, our certificate (chain) */
   char key_file[IKE_CFG_PATH_MAX];           /* PEM, our private key */
   char ca_file[IKE_CFG_PATH_MAX];            /* PEM, CA(s) the peer must chain to */
+  char crl_file[IKE_CFG_PATH_MAX];           /* PEM/DER CRLs ("" = no revocation check) */
 
   /* Addresses handed out in the configuration payload. */
   uint8_t pool4, pool6;                      /* index into cfg->pools, IKE_CFG_NONE */

@@ -466,6 +466,10 @@ int ike_cfg_h_template(ike_cfg_pctx_t *p) {
   if (strcmp(w, "ca-certificate") == 0) {
     return h_file(p, neg, t->ca_file, "ca-certificate");
   }
+  if (strcmp(w, "crl") == 0) {
+    /* CRLs of the CAs (RFC 5280 6.3), checked with the peer's certificate. */
+    return h_file(p, neg, t->crl_file, "crl");
+  }
   if (strcmp(w, "payload") == 0 && !neg) {
     return enter_payload(p);
   }

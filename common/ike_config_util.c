@@ -497,6 +497,9 @@ static void print_auth(pout_t *o, const ike_cfg_template_t *t) {
   if (t->ca_file[0] != '\0') {
     outf(o, "      ca-certificate file %s\n", q(t->ca_file, qb, sizeof(qb)));
   }
+  if (t->crl_file[0] != '\0') {
+    outf(o, "      crl file %s\n", q(t->crl_file, qb, sizeof(qb)));
+  }
 }
 
 static void print_payload(pout_t *o, const ike_cfg_template_t *t) {

@@ -347,6 +347,9 @@ static void show_auth(ike_out_t *o, const ike_cfg_template_t *t) {
   if (t->ca_file[0] != '\0') {
     ike_out_printf(o, TL "%s\n", "CA Certificate", t->ca_file);
   }
+  if (t->crl_file[0] != '\0') {
+    ike_out_printf(o, TL "%s\n", "CRL File", t->crl_file);
+  }
 }
 
 void ike_show_template(ike_out_t *o, const ike_config_t *cfg, const ike_cfg_template_t *t) {

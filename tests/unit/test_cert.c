@@ -89,7 +89,28 @@ static const char *mkpki =
     "$O dgst -sha256 -sign srv.key -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 "
     "-out srvpss.sig msg.bin\n"
     "$O dgst -sha384 -sign cli.key -out cli384.sig msg.bin\n"
-    "$O dgst -sha512 -sign c521.key -out c521.sig msg.bin\n";
+    "$O dgst -sha512 -sign c521.key -out c521.sig msg.bin\n"
+    /* Extended key usage of client certificates (RFC 5280 4.2.1.12, RFC 4945
+     * 5.1.3.12), and a CRL of the EC CA revoking one client (RFC 5280 5). */
+    "for k in ekusrv ekucli ekuike ekuany revoked; do\n"
+    "  $O genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $k.key\n"
+    "done\n"
+    "leaf ekusrv ecca '/CN=eku-srv' 'DNS:ekusrv.example.net' 'extendedKeyUsage=serverAuth'\n"
+    "leaf ekucli ecca '/CN=eku-cli' 'DNS:ekucli.example.net' "
+    "'extendedKeyUsage=serverAuth,clientAuth'\n"
+    "leaf ekuike ecca '/CN=eku-ike' 'DNS:ekuike.example.net' "
+    "'extendedKeyUsage=1.3.6.1.5.5.7.3.17'\n"
+    "leaf ekuany ecca '/CN=eku-any' 'DNS:ekuany.example.net' "
+    "'extendedKeyUsage=emailProtection,anyExtendedKeyUsage'\n"
+    "leaf revoked ecca '/CN=revoked' 'DNS:revoked.example.net'\n"
+    ": > crlindex.txt\n"
+    "echo 1000 > crlnumber\n"
+    "printf '[ca]\\ndefault_ca=c\\n[c]\\ndatabase=crlindex.txt\\ncrlnumber=crlnumber\\n"
+    "default_md=sha256\\ndefault_crl_days=30\\n' > crl.cnf\n"
+    "$O ca -config crl.cnf -keyfile ecca.key -cert ecca.crt -gencrl -out ecca-empty.crl\n"
+    "$O ca -config crl.cnf -keyfile ecca.key -cert ecca.crt -revoke revoked.crt\n"
+    "$O ca -config crl.cnf -keyfile ecca.key -cert ecca.crt -gencrl -out ecca.crl\n"
+    "$O crl -in ecca.crl -outform DER -out ecca-crl.der\n";
 
 static int setup(void **state)
 {
@@ -688,6 +709,112 @@ static void test_load_config(void **state)
   assert_non_null(strstr(err, "missing-ca.crt: cannot open"));
 }
 
+/* --- Extended key usage and CRLs --- */
+
+/* RFC 4945 5.1.3.12 / RFC 5280 4.2.1.12: a peer (client) certificate with an
+ * extendedKeyUsage must allow client authentication: id-kp-clientAuth,
+ * anyExtendedKeyUsage or id-kp-ipsecIKE (RFC 4945); none at all is fine. */
+static void test_chain_eku(void **state)
+{
+  (void)state;
+  ike_cert_store_t *ec = load(NULL, NULL, "ecca.crt");
+  const char *ok[] = {"cli", "ekucli", "ekuike", "ekuany"};
+  char why[128];
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+    char crt[32], key[32];
+    snprintf(crt, sizeof crt, "%s.crt", ok[i]);
+    snprintf(key, sizeof key, "%s.key", ok[i]);
+    ike_cert_peer_t *p = peer_of(crt, key);
+    if (ike_cert_verify_chain(ec, p, NULL, 0, 0, why, sizeof why) != 0) {
+      fail_msg("%s refused: %s", ok[i], why);
+    }
+    ike_cert_peer_free(p);
+  }
+  ike_cert_peer_t *srvonly = peer_of("ekusrv.crt", "ekusrv.key");
+  assert_int_equal(ike_cert_verify_chain(ec, srvonly, NULL, 0, 0, why, sizeof why),
+                   -IKE_E_UNTRUSTED);
+  assert_non_null(strstr(why, "extended key usage"));
+  ike_cert_peer_free(srvonly);
+  ike_cert_store_free(ec);
+}
+
+/* CRLs from a file (RFC 5280 6.3): a revoked client is refused, the others
+ * of that CA still pass; a CA without a CRL in the file fails closed. */
+static void test_chain_crl(void **state)
+{
+  (void)state;
+  char why[128], err[256];
+  ike_cert_peer_t *cli = peer_of("cli.crt", "cli.key");
+  ike_cert_peer_t *revoked = peer_of("revoked.crt", "revoked.key");
+  ike_cert_peer_t *srv = peer_of("srv.crt", "srv.key");
+
+  /* Without a CRL the revoked certificate still chains. */
+  ike_cert_store_t *ec = load(NULL, NULL, "ecca.crt");
+  assert_int_equal(ike_cert_verify_chain(ec, revoked, NULL, 0, 0, why, sizeof why), 0);
+  ike_cert_store_free(ec);
+
+  ec = load(NULL, NULL, "ecca.crt");
+  assert_int_equal(ike_cert_store_add_crl(ec, path("ecca.crl"), err, sizeof err), 0);
+  assert_int_equal(ike_cert_verify_chain(ec, cli, NULL, 0, 0, why, sizeof why), 0);
+  assert_int_equal(ike_cert_verify_chain(ec, revoked, NULL, 0, 0, why, sizeof why),
+                   -IKE_E_UNTRUSTED);
+  assert_string_equal(why, "certificate revoked");
+  ike_cert_store_free(ec);
+
+  /* The same CRL in DER, as CAs publish them. */
+  ec = load(NULL, NULL, "ecca.crt");
+  assert_int_equal(ike_cert_store_add_crl(ec, path("ecca-crl.der"), err, sizeof err), 0);
+  assert_int_equal(ike_cert_verify_chain(ec, revoked, NULL, 0, 0, why, sizeof why),
+                   -IKE_E_UNTRUSTED);
+  assert_int_equal(ike_cert_verify_chain(ec, cli, NULL, 0, 0, why, sizeof why), 0);
+  ike_cert_store_free(ec);
+
+  /* An older CRL (before the revocation) does not list it. */
+  ec = load(NULL, NULL, "ecca.crt");
+  assert_int_equal(ike_cert_store_add_crl(ec, path("ecca-empty.crl"), err, sizeof err), 0);
+  assert_int_equal(ike_cert_verify_chain(ec, revoked, NULL, 0, 0, why, sizeof why), 0);
+  ike_cert_store_free(ec);
+
+  /* Both CAs trusted, a CRL only from the EC CA: the RSA CA's server
+   * certificate has no CRL to be checked against and is refused. */
+  ike_cert_store_t *both = load(NULL, NULL, "cas.crt");
+  assert_int_equal(ike_cert_store_add_crl(both, path("ecca.crl"), err, sizeof err), 0);
+  assert_int_equal(ike_cert_verify_chain(both, srv, NULL, 0, 0, why, sizeof why),
+                   -IKE_E_UNTRUSTED);
+  assert_int_equal(ike_cert_verify_chain(both, cli, NULL, 0, 0, why, sizeof why), 0);
+
+  /* Bad files: "file: reason". */
+  assert_int_not_equal(ike_cert_store_add_crl(both, path("garbage.pem"), err, sizeof err), 0);
+  assert_non_null(strstr(err, "garbage.pem: "));
+  assert_int_not_equal(ike_cert_store_add_crl(both, path("nope.crl"), err, sizeof err), 0);
+  assert_non_null(strstr(err, "nope.crl: cannot open"));
+  ike_cert_store_free(both);
+
+  /* Through the configuration: "crl file PATH" of a template. */
+  static ike_config_t cfg;
+  ike_cert_store_t *st[IKE_CFG_MAX_TEMPLATES];
+  ike_config_init(&cfg);
+  cfg.n_templates = 1;
+  ike_cfg_template_t *t = &cfg.templates[0];
+  t->auth_local = IKE_CFG_AUTH_PSK;
+  t->auth_remote = IKE_CFG_AUTH_CERT;
+  snprintf(t->ca_file, sizeof t->ca_file, "%s", path("ecca.crt"));
+  snprintf(t->crl_file, sizeof t->crl_file, "%s", path("ecca.crl"));
+  assert_int_equal(ike_cert_load_config(&cfg, st, err, sizeof err), 0);
+  assert_int_equal(ike_cert_verify_chain(st[0], revoked, NULL, 0, 0, why, sizeof why),
+                   -IKE_E_UNTRUSTED);
+  assert_int_equal(ike_cert_verify_chain(st[0], cli, NULL, 0, 0, why, sizeof why), 0);
+  ike_cert_free_config(st);
+  snprintf(t->crl_file, sizeof t->crl_file, "%s", path("missing.crl"));
+  assert_int_not_equal(ike_cert_load_config(&cfg, st, err, sizeof err), 0);
+  assert_non_null(strstr(err, "missing.crl: cannot open"));
+  assert_null(st[0]);
+
+  ike_cert_peer_free(cli);
+  ike_cert_peer_free(revoked);
+  ike_cert_peer_free(srv);
+}
+
 /* --- Malformed AUTH data --- */
 
 static void test_malformed(void **state)
@@ -798,6 +925,7 @@ int main(void)
       cmocka_unit_test(test_cli_signatures),
       cmocka_unit_test(test_id_match),    cmocka_unit_test(test_own_id),
       cmocka_unit_test(test_load_config), cmocka_unit_test(test_malformed),
+      cmocka_unit_test(test_chain_eku),   cmocka_unit_test(test_chain_crl),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -621,6 +621,35 @@ static void test_deploy_files(void **state) {
   }
 }
 
+/* "crl file PATH" (issue 12 item 8): parsed into the template, printed back in
+ * the running configuration, cleared with "no crl file". */
+static void test_crl_line(void **state) {
+  (void)state;
+  static char b1[65536];
+  char err[256];
+  ike_config_t *c = parse_ok(T4 "authentication remote certificate\n"
+                                "ca-certificate file /etc/ikegw/ca.crt\n"
+                                "crl file /etc/ikegw/ca.crl\n");
+  const ike_cfg_template_t *t = ike_config_find_template(c, "t");
+  assert_non_null(t);
+  assert_string_equal(t->crl_file, "/etc/ikegw/ca.crl");
+  int n = ike_config_print_buf(c, b1, sizeof(b1));
+  assert_true(n > 0 && (size_t)n < sizeof(b1));
+  assert_non_null(strstr(b1, "crl file /etc/ikegw/ca.crl\n"));
+  ike_config_t *d = new_cfg();
+  assert_int_equal(ike_config_parse_buf("print", b1, (size_t)n, d, err, sizeof(err)), 0);
+  assert_true(ike_config_equal(c, d));
+  free(d);
+  free(c);
+  c = parse_ok(T4 "crl file /x.crl\nno crl file\n");
+  assert_string_equal(ike_config_find_template(c, "t")->crl_file, "");
+  free(c);
+  c = new_cfg();
+  assert_int_equal(parse(T4 "crl /x.crl\n", c, err, sizeof(err)), -1);
+  assert_non_null(strstr(err, "usage: crl file <path>"));
+  free(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_full),        cmocka_unit_test(test_defaults),
@@ -631,6 +660,7 @@ int main(void) {
       cmocka_unit_test(test_apply_leading_config),
       cmocka_unit_test(test_seed_template_only),
       cmocka_unit_test(test_mobike_timer_advice),
+      cmocka_unit_test(test_crl_line),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
