@@ -476,14 +476,8 @@ void ike_engine_child_expire(ike_engine_t *e, uint64_t ike_spi, uint32_t spi_in,
                              bool hard, uint64_t now_ms)
 {
   e->now_ms = now_ms;
-  ike_sa_t *hint = ike_sa_find(e, ike_spi);
-  ike_child_t *hc = hint ? ike_sa_child_by_in(hint, spi_in) : NULL;
-  ike_sa_t *owner = hc ? hint : NULL;
-  for (size_t j = 0; owner == NULL && j < e->cap; j++) {
-    ike_sa_t *sa = e->tab[j];
-    hc = sa ? ike_sa_child_by_in(sa, spi_in) : NULL;
-    owner = hc ? sa : NULL;
-  }
+  ike_child_t *hc = NULL;
+  ike_sa_t *owner = child_owner(e, ike_spi, spi_in, &hc);
   if (owner == NULL) {
     return;
   }

@@ -13,47 +13,25 @@ set -euo pipefail
 bin=$(realpath "${1:-build-rel/bin}")
 n=${2:-2000}
 runs=${3:-3}
-if [ -z "${IKEGW_IN_NETNS:-}" ]; then
-  exec env IKEGW_IN_NETNS=1 unshare --net "$0" "$@"
-fi
-ip link set lo up
-work=$(mktemp -d /tmp/ikegw-syncbench.XXXXXX)
-gwpid=
-trap '[ -n "$gwpid" ] && kill $gwpid 2>/dev/null; rm -rf "$work"' EXIT
+. "$(dirname "$0")/../integration/gw_lib.sh"
+gwl_netns "$0" "$@"
+gwl_work syncbench
+export GWL_PSK=sync-bench-psk-01 GWL_POOL=10.80.0.0/16 GWL_LOG=error
+export GWL_TMPL="      ikev2-ikesa cookie-threshold 100000
+      ikev2-ikesa half-open-per-peer 0"
 
 one() { # policy -> prints wall ms of the setup of n clients
-  local pol=$1 d=$work/run-$pol
-  rm -rf "$d"; mkdir -p "$d"
-  cat >"$work/gw.conf" <<CONF
-config
-  sessmgr workers 2
-  state-directory $d
-  checkpoint sync every $pol ms
-  logging level error
-  context ipsec
-    bind address 127.0.0.1
-    ip pool pool1 10.80.0.0/16
-    crypto template tmpl1 ikev2-dynamic
-      ikev2-ikesa cookie-threshold 100000
-      ikev2-ikesa half-open-per-peer 0
-      authentication local pre-shared-key key "sync-bench-psk-01"
-      ip address pool name pool1
-    #exit
-end
-CONF
-  "$bin/ikegw" -c "$work/gw.conf" >"$work/gw.log" 2>&1 &
-  gwpid=$!
-  for _ in $(seq 100); do
-    [ -S "$d/ctl-sessmgr-1.sock" ] && [ -S "$d/ipsec.sock" ] && break
-    sleep 0.1
-  done
-  sleep 0.3
+  local pol=$1
+  export GWL_STATE=$work/run-$pol
+  rm -rf "$GWL_STATE"; mkdir -m 700 "$GWL_STATE"
+  GWL_GLOBAL="  checkpoint sync every $pol ms" gwl_conf
+  gwl_start
   local t0 t1
   t0=$(date +%s%N)
   "$bin/ikeload" -n "$n" --gw 127.0.0.1 --psk sync-bench-psk-01 --timeout 120000 \
     >"$work/load.out" 2>&1 || { echo "ikeload failed (policy $pol):" >&2; tail -5 "$work/load.out" >&2; }
   t1=$(date +%s%N)
-  kill "$gwpid"; wait "$gwpid" 2>/dev/null || true; gwpid=
+  gwl_stop
   echo $(( (t1 - t0) / 1000000 ))
 }
 

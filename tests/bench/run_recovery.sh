@@ -14,59 +14,31 @@
 set -euo pipefail
 bin=$(realpath "${1:-build-rel/bin}")
 n=${2:-10000}
-if [ -z "${IKEGW_IN_NETNS:-}" ]; then
-  exec env IKEGW_IN_NETNS=1 unshare --net "$0" "$@"
-fi
-ip link set lo up
-work=$(mktemp -d /tmp/ikegw-recovery.XXXXXX)
-gwpid=
-trap '[ -n "$gwpid" ] && kill $gwpid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+. "$(dirname "$0")/../integration/gw_lib.sh"
+gwl_netns "$0" "$@"
+gwl_work recovery
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 gwctl() { "$bin/gwctl" --run "$work/run" "$@"; }
 sa_list() { gwctl --json show crypto ikev2-ikesa security-associations 2>/dev/null |
   python3 -c "import json,sys; print('\n'.join(sorted(s['spi_r'] for s in json.load(sys.stdin))))"; }
 sa_count() { sa_list | grep -c . || true; }
 # IKE SAs the sessmgrs hold (their counters: cheap enough to poll every 20 ms)
-sa_current() { gwctl --json show crypto statistics ikev2 2>/dev/null | python3 -c "import json,sys
-def t(o):
-  if isinstance(o,dict): return sum(v if k=='ike_sa_current' and isinstance(v,int) else t(v) for k,v in o.items())
-  if isinstance(o,list): return sum(t(v) for v in o)
-  return 0
-print(t(json.load(sys.stdin)))"; }
+sa_current() { gwctl --json show crypto statistics ikev2 >"$work/st.json" 2>/dev/null
+  gwl_sum "$work/st.json" ike_sa_current; }
 ipsec_adds() { "$bin/ipsecmgr" --query "ipc://$work/run/ctl-ipsecmgr.sock" sa_add 2>/dev/null |
   awk '$1 == "sa_add" {print $2}'; }
 pid_of() { pgrep -f -- "$1.*$work/run/running.conf${2:-}" | head -1; }
 
-cat >"$work/gw.conf" <<CONF
-config
-  sessmgr workers 2
-  datapath userspace
-  datapath max-sas $(( 4 * n + 1024 ))
-  state-directory $work/run
-  logging level error
-  context ipsec
-    bind address 127.0.0.1
-    ip pool pool1 10.64.0.0/12
-    crypto template tmpl1 ikev2-dynamic
-      ikev2-ikesa cookie-threshold 1000000
-      ikev2-ikesa half-open-per-peer 0
-      authentication local pre-shared-key key "recovery-bench-psk"
-      ip address pool name pool1
-    #exit
-end
-CONF
-"$bin/ikegw" -c "$work/gw.conf" >"$work/gw.log" 2>&1 &
-gwpid=$!
-for _ in $(seq 100); do
-  [ -S "$work/run/ctl-sessmgr-1.sock" ] && [ -S "$work/run/ipsec.sock" ] && break
-  sleep 0.1
-done
-sleep 0.5
+GWL_PSK=recovery-bench-psk GWL_POOL=10.64.0.0/12 GWL_LOG=error \
+  GWL_GLOBAL="  datapath userspace
+  datapath max-sas $(( 4 * n + 1024 ))" GWL_TMPL="      ikev2-ikesa cookie-threshold 1000000
+      ikev2-ikesa half-open-per-peer 0" gwl_conf
+gwl_start
 t0=$(ms)
 "$bin/ikeload" -n "$n" --gw 127.0.0.1 --psk recovery-bench-psk --keep --timeout 300000 \
   >"$work/load.out" 2>&1 || { tail -5 "$work/load.out"; echo "ikeload failed"; exit 1; }
 echo "# $n clients established in $(( $(ms) - t0 )) ms"
-[ "$(sa_count)" = "$n" ] || { echo "gateway lists $(sa_count) SAs, want $n"; tail -3 "$work/load.out"; gwctl --json show crypto statistics ikev2 | python3 -c "import json,sys; d=json.load(sys.stdin); print({k:v for k,v in (d[0] if isinstance(d,list) else d).items() if isinstance(v,int) and v and (k.startswith(\"fail\") or k.startswith(\"ike_sa\") or k.startswith(\"retrans\"))})"; exit 1; }
+[ "$(sa_count)" = "$n" ] || { echo "gateway lists $(sa_count) SAs, want $n"; exit 1; }
 sa_list >"$work/before"
 rss=$(for p in $(pgrep -f -- "$work/run/running.conf"); do awk '/VmRSS/ {print $2}' /proc/$p/status; done |
   awk '{s += $1} END {print s}')

@@ -25,40 +25,11 @@ case $mode in
   full) hwm=0; max_sas=1024 ;;
   *) echo "mode: hwm or full"; exit 2 ;;
 esac
-if [ "$(id -u)" -ne 0 ]; then
-  echo "SKIP: needs root (network namespace, TUN)"; exit 77
-fi
-if [ -z "${IKEGW_IN_NETNS:-}" ]; then
-  exec env IKEGW_IN_NETNS=1 unshare --net "$0" "$@"
-fi
-ip link set lo up
-work=$(mktemp -d /tmp/ikegw-hwm.XXXXXX)
-gwpid=
-cleanup() {
-  [ -n "$gwpid" ] && kill "$gwpid" 2>/dev/null && wait "$gwpid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- gateway log:"; tail -30 "$work/gw.log"; exit 1; }
-
-cat >"$work/gw.conf" <<CONF
-config
-  sessmgr workers 2
-  datapath userspace
-  datapath max-sas $max_sas
-  state-directory $work/run
-  logging level warning
-  ike udp-port 500
-  ike nat-t-udp-port 4500
-  context ipsec
-    bind address 127.0.0.1
-    ip pool pool1 10.77.0.0/16
-    crypto template tmpl1 ikev2-dynamic
-      authentication local pre-shared-key key "hwm-test-psk-0123"
-      ip address pool name pool1
-    #exit
-end
-CONF
+. "$(dirname "$0")/gw_lib.sh"
+gwl_netns "$0" "$@"
+gwl_work hwm
+GWL_GLOBAL="  datapath userspace
+  datapath max-sas $max_sas" GWL_PSK=hwm-test-psk-0123 gwl_conf
 # The launcher starts the programs beside its own executable (/proc/self/exe):
 # a copy of it, real demux and ipsecmgr, and sessmgr behind the wrapper.
 mkdir -p "$work/bin"
@@ -70,14 +41,7 @@ else
   printf '#!/bin/sh\nexec %s "$@"\n' "$bin/sessmgr" >"$work/bin/sessmgr"
 fi
 chmod +x "$work/bin/sessmgr"
-"$work/bin/ikegw" -c "$work/gw.conf" >"$work/gw.log" 2>&1 &
-gwpid=$!
-for _ in $(seq 100); do
-  [ -S "$work/run/ctl-sessmgr-1.sock" ] && [ -S "$work/run/ctl-sessmgr-0.sock" ] &&
-    [ -S "$work/run/ipsec.sock" ] && break
-  sleep 0.1
-done
-sleep 0.5
+gwl_start "$work/bin"
 "$bin/ikeload" -n "$n" --gw 127.0.0.1 --port 500 --natt-port 4500 --psk hwm-test-psk-0123 \
   --keep --timeout 60000 >"$work/load.out" || { cat "$work/load.out"; fail "ikeload reported failures"; }
 sleep 1 # the Deletes of refused CHILD SAs are answered

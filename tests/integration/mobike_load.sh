@@ -12,43 +12,17 @@
 set -euo pipefail
 bin=$1
 n=${2:-500}
-work=$(mktemp -d /tmp/ikegw-load.XXXXXX)
+. "$(dirname "$0")/gw_lib.sh"
+gwl_work load
 port=$((20000 + RANDOM % 20000))
-gwpid=
-cleanup() {
-  [ -n "$gwpid" ] && kill "$gwpid" 2>/dev/null && wait "$gwpid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- gateway log:"; tail -30 "$work/gw.log"; exit 1; }
-
-cat >"$work/gw.conf" <<CONF
-config
-  sessmgr workers 2
-  state-directory $work/run
-  logging level warning
-  ike udp-port $port
-  ike nat-t-udp-port $((port + 1))
-  context ipsec
-    bind address 127.0.0.1
-    ip pool pool1 10.77.0.0/16
-    crypto template tmpl1 ikev2-dynamic
-      ikev2-ikesa mobike
-      authentication local pre-shared-key key "load-test-psk"
-      ip address pool name pool1
-    #exit
-end
-CONF
-# ikegw starts the children of the directory it runs from (/proc/self/exe), so
-# ipsecmgr runs too (its TUN is ikegw0).
+GWL_PORT=$port GWL_PSK=load-test-psk GWL_TMPL="      ikev2-ikesa mobike" gwl_conf
+# ikegw starts the children beside its own executable (/proc/self/exe): a copy
+# of it with demux and sessmgr only, no ipsecmgr (this test is about IKE
+# routing; the datapath has its own tests).
 mkdir -p "$work/bin"
-for p in ikegw demux sessmgr; do ln -s "$(realpath "$bin/$p")" "$work/bin/$p"; done
-"$work/bin/ikegw" -c "$work/gw.conf" >"$work/gw.log" 2>&1 &
-gwpid=$!
-for _ in $(seq 50); do
-  [ -S "$work/run/ctl-sessmgr-1.sock" ] && [ -S "$work/run/ctl-sessmgr-0.sock" ] && break
-  sleep 0.1
-done
+cp "$(realpath "$bin/ikegw")" "$work/bin/ikegw"
+for p in demux sessmgr; do ln -s "$(realpath "$bin/$p")" "$work/bin/$p"; done
+gwl_start "$work/bin"
 sleep 0.5
 "$bin/ikeload" -n "$n" --gw 127.0.0.1 --port "$port" --natt-port $((port + 1)) \
   --psk load-test-psk --scenario connect,move --sync --rate 2000 --duration 60 \

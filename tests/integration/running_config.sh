@@ -14,49 +14,21 @@
 set -euo pipefail
 bin=$(realpath "$1")
 n=${2:-100}
-work=$(mktemp -d /tmp/ikegw-running.XXXXXX)
+. "$(dirname "$0")/gw_lib.sh"
+gwl_work running
 port=$((20000 + RANDOM % 20000))
-gwpid=
-cleanup() {
-  [ -n "$gwpid" ] && kill "$gwpid" 2>/dev/null && wait "$gwpid" 2>/dev/null
-  [ -n "${KEEP:-}" ] && echo "kept $work" || rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- gateway log:"; tail -30 "$work/gw.log"; exit 1; }
 gwctl() { "$bin/gwctl" --run "$work/run" "$@"; }
 load() { # what: ikeload with MOBIKE moves, n clients
   "$bin/ikeload" -n "$n" --gw 127.0.0.1 --port "$port" --natt-port $((port + 1)) \
     --psk running-test-psk-01 --move --keep --timeout 30000 >"$work/load-$1.out" 2>&1
 }
 
-cat >"$work/gw.conf" <<CONF
-config
-  sessmgr workers 2
-  state-directory $work/run
-  logging level warning
-  ike udp-port $port
-  ike nat-t-udp-port $((port + 1))
-  context ipsec
-    bind address 127.0.0.1
-    ip pool pool1 10.79.0.0/16
-    crypto template tmpl1 ikev2-dynamic
-      authentication local pre-shared-key key "running-test-psk-01"
-      ip address pool name pool1
-    #exit
-end
-CONF
+GWL_PORT=$port GWL_POOL=10.79.0.0/16 GWL_PSK=running-test-psk-01 gwl_conf
 # The launcher starts what is beside its executable: no ipsecmgr here (IKE only).
 mkdir -p "$work/bin"
 cp "$bin/ikegw" "$work/bin/ikegw"
 for p in demux sessmgr; do ln -s "$bin/$p" "$work/bin/$p"; done
-"$work/bin/ikegw" -c "$work/gw.conf" >"$work/gw.log" 2>&1 &
-gwpid=$!
-for _ in $(seq 50); do
-  [ -S "$work/run/ctl-sessmgr-1.sock" ] && [ -S "$work/run/ctl-sessmgr-0.sock" ] &&
-    [ -S "$work/run/ctl-ikegw.sock" ] && break
-  sleep 0.1
-done
-sleep 0.3
+gwl_start "$work/bin"
 
 # 1. children on the running config
 rc=$work/run/running.conf

@@ -390,3 +390,17 @@ size_t hx_capture_log(void (*fn)(void *arg), void *arg, char *out, size_t cap)
   fclose(tmp);
   return n;
 }
+
+hx_t *hx_new(const char *extra)
+{
+  hx_t *hx = calloc(1, sizeof *hx);
+  assert_non_null(hx);
+  hx_init(hx, extra);
+  return hx;
+}
+
+void hx_free(hx_t *hx)
+{
+  hx_fini(hx);
+  free(hx);
+}

@@ -125,4 +125,9 @@ ike_ts_t hx_ts4(const char *start, const char *end);
  * in out (NUL-terminated, truncated to cap). */
 size_t hx_capture_log(void (*fn)(void *arg), void *arg, char *out, size_t cap);
 
+/* A bench on the heap: calloc + hx_init (fails the test on error), and its
+ * end: hx_fini + free. */
+hx_t *hx_new(const char *extra_tmpl_lines);
+void hx_free(hx_t *hx);
+
 #endif /* ENGINE_HARNESS_H */

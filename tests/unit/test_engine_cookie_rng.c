@@ -53,9 +53,7 @@ static bool cookie_after(hx_t *hx, uint64_t delay_ms, unsigned i)
 static void cookie_secret_rotates(void **state)
 {
   (void)state;
-  hx_t *hx = calloc(1, sizeof *hx);
-  assert_non_null(hx);
-  hx_init(hx, ALWAYS_COOKIE);
+  hx_t *hx = hx_new(ALWAYS_COOKIE);
   assert_true(cookie_after(hx, 10, 1));
   uint8_t ver = hx->gw->cookie_ver;
   /* Made before one rotation: the previous secret still checks it. */
@@ -64,16 +62,13 @@ static void cookie_secret_rotates(void **state)
   /* Made two periods ago or more: refused (a new cookie is sent). */
   assert_false(cookie_after(hx, 2 * IKE_COOKIE_ROTATE_MS + 1000, 3));
   assert_true(hx_st(hx)->fail_cookie_invalid >= 1);
-  hx_fini(hx);
-  free(hx);
+  hx_free(hx);
 }
 
 static void rng_failure_refused_everywhere(void **state)
 {
   (void)state;
-  hx_t *hx = calloc(1, sizeof *hx);
-  assert_non_null(hx);
-  hx_init(hx, NULL);
+  hx_t *hx = hx_new(NULL);
   /* IKE_SA_INIT --> with no random bytes: no SA, no answer. */
   hx_client(hx);
   assert_int_equal(ike_client_start(hx->cl, hx->now), 0);
@@ -108,8 +103,7 @@ static void rng_failure_refused_everywhere(void **state)
   ike_random_test_fail(0);
   assert_int_equal(hx->n_log, sent);
   assert_true(hx_st(hx)->fail_internal >= 3);
-  hx_fini(hx);
-  free(hx);
+  hx_free(hx);
 }
 
 /* The SA table's own draws: with the RNG failing an IKE SPI is not made up
@@ -119,9 +113,7 @@ static void rng_failure_refused_everywhere(void **state)
 static void rng_failure_no_spis(void **state)
 {
   (void)state;
-  hx_t *hx = calloc(1, sizeof *hx);
-  assert_non_null(hx);
-  hx_init(hx, NULL);
+  hx_t *hx = hx_new(NULL);
   ike_sa_t *sa = calloc(1, sizeof *sa);
   assert_non_null(sa);
   sa->spi_r = ike_spi_make(HX_SLOT, 0); /* what an unfilled draw gives */
@@ -134,8 +126,7 @@ static void rng_failure_no_spis(void **state)
   assert_int_equal(ike_sa_new_child_spi(hx->gw), 0);
   ike_random_test_fail(0);
   assert_int_not_equal(ike_sa_new_child_spi(hx->gw), 0);
-  hx_fini(hx);
-  free(hx);
+  hx_free(hx);
 }
 
 int main(void)

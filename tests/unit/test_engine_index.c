@@ -70,9 +70,7 @@ static void header_only_init(uint8_t out[28], uint64_t spi_i)
 static void lookups_do_not_scan(void **state)
 {
   (void)state;
-  hx_t *hx = calloc(1, sizeof *hx);
-  assert_non_null(hx);
-  hx_init(hx, NULL);
+  hx_t *hx = hx_new(NULL);
   fill_table(hx, 10000);
   ike_engine_t *e = hx->gw;
   assert_true(e->cap >= 20000);
@@ -101,8 +99,7 @@ static void lookups_do_not_scan(void **state)
   hx_establish(hx);
   assert_true(e->probes - before < 64u);
   assert_int_equal(count_sas(hx, "established"), 10001);
-  hx_fini(hx);
-  free(hx);
+  hx_free(hx);
 }
 
 /* Item 4: KEY_ID identities of equal length print alike ("KEY_ID(8 bytes)");
@@ -110,9 +107,7 @@ static void lookups_do_not_scan(void **state)
 static void initial_contact_compares_raw_ids(void **state)
 {
   (void)state;
-  hx_t *hx = calloc(1, sizeof *hx);
-  assert_non_null(hx);
-  hx_init(hx, NULL);
+  hx_t *hx = hx_new(NULL);
   hx->ccfg.id_type = IKE_ID_KEY_ID;
   hx->ccfg.id = "aaaaaaaa";
   hx_establish(hx);
@@ -129,8 +124,7 @@ static void initial_contact_compares_raw_ids(void **state)
   hx_client(hx);
   hx_establish(hx);
   assert_int_equal(count_sas(hx, "established"), 2); /* a(old) gone, b, a(new) */
-  hx_fini(hx);
-  free(hx);
+  hx_free(hx);
 }
 
 /* Item 3: only an exact copy of the request gets the cached response again,
@@ -138,9 +132,7 @@ static void initial_contact_compares_raw_ids(void **state)
 static void retransmission_needs_exact_copy(void **state)
 {
   (void)state;
-  hx_t *hx = calloc(1, sizeof *hx);
-  assert_non_null(hx);
-  hx_init(hx, NULL);
+  hx_t *hx = hx_new(NULL);
   hx_establish(hx);
   /* INFORMATIONAL { } --> (captured on its way) */
   assert_int_equal(ike_client_dpd(hx->cl), 0);
@@ -182,8 +174,7 @@ static void retransmission_needs_exact_copy(void **state)
   hx_inject_gw(hx, &victim, req->natt, req->data, req->len);
   assert_int_equal(hx->n_log, now_sent + 1);
   free(req);
-  hx_fini(hx);
-  free(hx);
+  hx_free(hx);
 }
 
 /* Item 3 for IKE_SA_INIT: a request with the SPIi of a half-open SA from its
@@ -191,9 +182,7 @@ static void retransmission_needs_exact_copy(void **state)
 static void init_retransmission_needs_exact_copy(void **state)
 {
   (void)state;
-  hx_t *hx = calloc(1, sizeof *hx);
-  assert_non_null(hx);
-  hx_init(hx, NULL);
+  hx_t *hx = hx_new(NULL);
   hx_client(hx);
   assert_int_equal(ike_client_start(hx->cl, hx->now), 0);
   assert_int_equal(hx->n_to_gw, 1);
@@ -212,17 +201,14 @@ static void init_retransmission_needs_exact_copy(void **state)
   assert_int_equal(hx_st(hx)->retrans_req_mismatch, 1);
   assert_int_equal(count_sas(hx, "half-open"), 1);
   free(req);
-  hx_fini(hx);
-  free(hx);
+  hx_free(hx);
 }
 
 /* Item 8: one source address holds at most half-open-per-peer half-open SAs. */
 static void half_open_per_peer_cap(void **state)
 {
   (void)state;
-  hx_t *hx = calloc(1, sizeof *hx);
-  assert_non_null(hx);
-  hx_init(hx, "      ikev2-ikesa half-open-per-peer 2\n");
+  hx_t *hx = hx_new("      ikev2-ikesa half-open-per-peer 2\n");
   static const char *const src[] = {"127.0.1.1", "127.0.1.1", "127.0.1.1", "127.0.1.9"};
   for (int i = 0; i < 4; i++) {
     hx_addr4(&hx->ccfg.path.local, src[i], (uint16_t)(500 + i));
@@ -240,8 +226,7 @@ static void half_open_per_peer_cap(void **state)
   hx_client(hx);
   hx_establish(hx);
   assert_int_equal(hx_st(hx)->fail_half_open_peer, 1);
-  hx_fini(hx);
-  free(hx);
+  hx_free(hx);
 }
 
 /* Item 8: identity-limit 1 replaces the older SA of an identity (with a
@@ -249,9 +234,7 @@ static void half_open_per_peer_cap(void **state)
 static void identity_limit_replace(void **state)
 {
   (void)state;
-  hx_t *hx = calloc(1, sizeof *hx);
-  assert_non_null(hx);
-  hx_init(hx, "      ikev2-ikesa identity-limit 1\n");
+  hx_t *hx = hx_new("      ikev2-ikesa identity-limit 1\n");
   hx_establish(hx);
   hx_addr4(&hx->ccfg.path.local, "127.0.1.2", 500);
   hx_client(hx);
@@ -269,16 +252,13 @@ static void identity_limit_replace(void **state)
                    &((const struct sockaddr_in *)&first)->sin_addr, 4) == 0;
   }
   assert_true(seen);
-  hx_fini(hx);
-  free(hx);
+  hx_free(hx);
 }
 
 static void identity_limit_refuse(void **state)
 {
   (void)state;
-  hx_t *hx = calloc(1, sizeof *hx);
-  assert_non_null(hx);
-  hx_init(hx, "      ikev2-ikesa identity-limit 1 refuse\n");
+  hx_t *hx = hx_new("      ikev2-ikesa identity-limit 1 refuse\n");
   hx_establish(hx);
   hx_addr4(&hx->ccfg.path.local, "127.0.1.2", 500);
   hx_client(hx);
@@ -293,8 +273,7 @@ static void identity_limit_refuse(void **state)
   hx_client(hx);
   hx_establish(hx);
   assert_int_equal(count_sas(hx, "established"), 2);
-  hx_fini(hx);
-  free(hx);
+  hx_free(hx);
 }
 
 typedef struct recs {
@@ -320,11 +299,9 @@ static int grab(void *arg, uint64_t spi, const uint8_t *rec, size_t len)
 static void digests_survive_checkpoint(void **state)
 {
   (void)state;
-  hx_t *hx = calloc(1, sizeof *hx);
+  hx_t *hx = hx_new(NULL);
   recs_t *r = calloc(1, sizeof *r);
-  assert_non_null(hx);
   assert_non_null(r);
-  hx_init(hx, NULL);
   ike_engine_set_checkpointing(hx->gw, true);
   hx_establish(hx);
   assert_int_equal(ike_client_dpd(hx->cl), 0);
@@ -356,8 +333,7 @@ static void digests_survive_checkpoint(void **state)
   assert_int_equal(count_sas(hx, "established"), 1); /* the restored one replaced */
   free(req);
   free(r);
-  hx_fini(hx);
-  free(hx);
+  hx_free(hx);
 }
 
 static void count_visit(void *arg, const ike_sa_info_t *in)
@@ -373,11 +349,9 @@ static void count_visit(void *arg, const ike_sa_info_t *in)
 static void sa_pages_visit_each_once(void **state)
 {
   (void)state;
-  hx_t *hx = calloc(1, sizeof *hx);
+  hx_t *hx = hx_new(NULL);
   uint8_t *seen = calloc(10000, 1);
-  assert_non_null(hx);
   assert_non_null(seen);
-  hx_init(hx, NULL);
   fill_table(hx, 10000);
   size_t pos = 0, pages = 0;
   do {
@@ -389,8 +363,7 @@ static void sa_pages_visit_each_once(void **state)
   }
   assert_true(pages >= 10 && pages <= 11);
   free(seen);
-  hx_fini(hx);
-  free(hx);
+  hx_free(hx);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -405,11 +378,9 @@ static int cmp_u32(const void *a, const void *b)
 static void child_spis_unique(void **state)
 {
   (void)state;
-  hx_t *hx = calloc(1, sizeof *hx);
+  hx_t *hx = hx_new(NULL);
   uint32_t *v = calloc(200000, sizeof *v);
-  assert_non_null(hx);
   assert_non_null(v);
-  hx_init(hx, NULL);
   for (size_t i = 0; i < 200000; i++) {
     v[i] = ike_sa_new_child_spi(hx->gw);
     assert_int_equal(v[i] >> 24, HX_SLOT);
@@ -424,8 +395,7 @@ static void child_spis_unique(void **state)
   assert_false(ike_u32set_has(&hx->gw->child_spis, first));
   assert_int_equal(hx->gw->child_spis.n, 199999);
   free(v);
-  hx_fini(hx);
-  free(hx);
+  hx_free(hx);
 }
 
 /* A rekeyed IKE SA whose peer never sends the Delete must not wedge the
@@ -437,9 +407,7 @@ static void child_spis_unique(void **state)
 static void rekeyed_sa_does_not_wedge_timers(void **state)
 {
   (void)state;
-  hx_t *hx = calloc(1, sizeof *hx);
-  assert_non_null(hx);
-  hx_init(hx, NULL);
+  hx_t *hx = hx_new(NULL);
   hx_establish(hx);
   /* CREATE_CHILD_SA { SA(IKE), Ni, KEi } --> <-- answer; the client's Delete
    * of the old SA is lost. */
@@ -455,8 +423,7 @@ static void rekeyed_sa_does_not_wedge_timers(void **state)
   /* The old SA waited for the Delete and expired (60 s); the new one lives. */
   assert_int_equal(count_sas(hx, "established"), 1);
   assert_int_equal(count_sas(hx, "rekeyed"), 0);
-  hx_fini(hx);
-  free(hx);
+  hx_free(hx);
 }
 
 /* ipsecmgr refused a CHILD SA the peer was told about (SaAdd failed): the
@@ -465,9 +432,7 @@ static void rekeyed_sa_does_not_wedge_timers(void **state)
 static void refused_child_deleted_towards_peer(void **state)
 {
   (void)state;
-  hx_t *hx = calloc(1, sizeof *hx);
-  assert_non_null(hx);
-  hx_init(hx, NULL);
+  hx_t *hx = hx_new(NULL);
   hx_establish(hx);
   assert_int_equal(hx->n_add, 1);
   uint32_t spi_in = hx->add[0].spi_in;
@@ -489,8 +454,7 @@ static void refused_child_deleted_towards_peer(void **state)
   assert_int_equal(hx_st(hx)->child_sa_refused, 1);
   hx_run(hx); /* the client answers the Delete */
   assert_int_equal(count_sas(hx, "established"), 1); /* the IKE SA stays */
-  hx_fini(hx);
-  free(hx);
+  hx_free(hx);
 }
 
 int main(void)

@@ -55,9 +55,7 @@ static void widen_pool_in_use(void **state)
 {
   (void)state;
   char err[256];
-  hx_t *hx = calloc(1, sizeof *hx);
-  assert_non_null(hx);
-  hx_init(hx, NULL);
+  hx_t *hx = hx_new(NULL);
   assert_int_equal(configure(hx, "context ipsec\nip pool pool1 10.10.0.0/30\n", err,
                              sizeof err), 0);
   /* A /30 has two host addresses. */
@@ -86,8 +84,7 @@ static void widen_pool_in_use(void **state)
   assert_int_equal(configure(hx, "context ipsec\ncrypto template tmpl1 ikev2-dynamic\n"
                                  "no ip address pool name pool1\n#exit\nno ip pool pool1\n",
                              err, sizeof err), -1);
-  hx_fini(hx);
-  free(hx);
+  hx_free(hx);
 }
 
 static const char *tmpl_name_of_only_sa(const hx_t *hx)
@@ -105,9 +102,7 @@ static void templates_by_name(void **state)
 {
   (void)state;
   char err[256];
-  hx_t *hx = calloc(1, sizeof *hx);
-  assert_non_null(hx);
-  hx_init(hx, NULL);
+  hx_t *hx = hx_new(NULL);
   assert_int_equal(configure(hx,
                              "context ipsec\n"
                              "crypto template tmpl2 ikev2-dynamic\n"
@@ -136,8 +131,7 @@ static void templates_by_name(void **state)
                              sizeof err), 0);
   assert_int_equal(hx->cfg.n_templates, 2);
   assert_string_equal(tmpl_name_of_only_sa(hx), "tmpl2");
-  hx_fini(hx);
-  free(hx);
+  hx_free(hx);
 }
 
 int main(void)

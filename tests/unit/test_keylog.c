@@ -82,9 +82,7 @@ static void written_after_auth_only(void **state)
   char p[256];
   snprintf(p, sizeof p, "%s/keys", dir);
   setenv("IKEGW_IKEV2_KEYLOG", p, 1);
-  hx_t *hx = calloc(1, sizeof *hx);
-  assert_non_null(hx);
-  hx_init(hx, NULL);
+  hx_t *hx = hx_new(NULL);
   hx_client(hx);
   /* IKE_SA_INIT --> <-- : keys exist, the peer is not authenticated yet. */
   assert_int_equal(ike_client_start(hx->cl, hx->now), 0);
@@ -95,8 +93,7 @@ static void written_after_auth_only(void **state)
   assert_int_equal(hx_ci(hx)->state, IKE_CLIENT_ESTABLISHED);
   assert_true(size_of(p) > 0);
   assert_int_equal(mode_of(p), 0600);
-  hx_fini(hx);
-  free(hx);
+  hx_free(hx);
 }
 
 int main(void)
