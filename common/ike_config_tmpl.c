@@ -239,6 +239,13 @@ static int h_auth(ike_cfg_pctx_t *p, int neg) {
     if (ike_cfg_set_str(p, e.key, sizeof(e.key), p->tok[o + 4], "pre-shared-key") != 0) {
       return -1;
     }
+    /* What "show configuration" prints instead of a key (IKE_CFG_REDACTED):
+     * pasted back, it would become a key anyone can read in our docs. */
+    if (strcmp(e.key, "<redacted>") == 0) {
+      return ike_cfg_perr(p, "pre-shared-key: \"<redacted>\" is the placeholder of show "
+                             "configuration, not a key (gwctl show configuration --secrets "
+                             "prints the keys)");
+    }
     idpos = o + 5;
   }
   if (!remote) {

@@ -650,6 +650,22 @@ static void test_crl_line(void **state) {
   free(c);
 }
 
+/* Pasting "show configuration" output back must not make the redaction
+ * placeholder a pre-shared key everyone knows (issue 12 item 7). */
+static void test_redacted_psk_refused(void **state) {
+  (void)state;
+  char err[256];
+  ike_config_t *c = new_cfg();
+  assert_int_equal(parse("config\ncontext ipsec\ncrypto template t ikev2-dynamic\n"
+                         "authentication local pre-shared-key key " IKE_CFG_REDACTED "\n",
+                         c, err, sizeof(err)), -1);
+  assert_non_null(strstr(err, "t.conf:4: "));
+  assert_non_null(strstr(err, "redacted"));
+  assert_int_equal(parse(T4 "authentication remote pre-shared-key key <redacted> "
+                            "id-type fqdn id a.example\n", c, err, sizeof(err)), -1);
+  free(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_full),        cmocka_unit_test(test_defaults),
@@ -661,6 +677,7 @@ int main(void) {
       cmocka_unit_test(test_seed_template_only),
       cmocka_unit_test(test_mobike_timer_advice),
       cmocka_unit_test(test_crl_line),
+      cmocka_unit_test(test_redacted_psk_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
