@@ -1242,6 +1242,18 @@ static void ipm_result(ipm_t *m, const uint8_t *rid, size_t rid_len, uint64_t re
   ipm_send(m, IPM_CH_SESSMGR, rid, rid_len, &env.base, NULL, 0);
 }
 
+/* Ask sessmgr slot to replay all its SAs (ReplayRequest, one-way). */
+static void ipm_ask_replay(ipm_t *m, const uint8_t *rid, size_t rid_len, int slot)
+{
+  Ikegw__Ipsec__Envelope env = IKEGW__IPSEC__ENVELOPE__INIT;
+  Ikegw__Ipsec__ReplayRequest rr = IKEGW__IPSEC__REPLAY_REQUEST__INIT;
+  rr.slot = (uint32_t)slot;
+  env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_REPLAY_REQUEST;
+  env.replay_request = &rr;
+  m->c.replay_request++;
+  ipm_send(m, IPM_CH_SESSMGR, rid, rid_len, &env.base, NULL, 0);
+}
+
 static void ipm_hello(ipm_t *m, const uint8_t *rid, size_t rid_len,
                       const Ikegw__Ipsec__Hello *h)
 {
@@ -1258,13 +1270,7 @@ static void ipm_hello(ipm_t *m, const uint8_t *rid, size_t rid_len,
                m->slot_sas[slot]);
   if (m->slot_sas[slot] == 0) {
     /* We hold nothing for it: if we restarted, it should replay its SAs. */
-    Ikegw__Ipsec__Envelope env = IKEGW__IPSEC__ENVELOPE__INIT;
-    Ikegw__Ipsec__ReplayRequest rr = IKEGW__IPSEC__REPLAY_REQUEST__INIT;
-    rr.slot = (uint32_t)slot;
-    env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_REPLAY_REQUEST;
-    env.replay_request = &rr;
-    m->c.replay_request++;
-    ipm_send(m, IPM_CH_SESSMGR, rid, rid_len, &env.base, NULL, 0);
+    ipm_ask_replay(m, rid, rid_len, slot);
   }
 }
 
@@ -1323,13 +1329,7 @@ static void ipm_dispatch_sess(ipm_t *m, const uint8_t *rid, size_t rid_len,
       ipm_result(m, rid, rid_len, env->id, -EAGAIN, err);
       m->slot_gen[slot]++;
       m->slot_replayed[slot] = 0;
-      Ikegw__Ipsec__Envelope rq = IKEGW__IPSEC__ENVELOPE__INIT;
-      Ikegw__Ipsec__ReplayRequest rr = IKEGW__IPSEC__REPLAY_REQUEST__INIT;
-      rr.slot = (uint32_t)slot;
-      rq.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_REPLAY_REQUEST;
-      rq.replay_request = &rr;
-      m->c.replay_request++;
-      ipm_send(m, IPM_CH_SESSMGR, rid, rid_len, &rq.base, NULL, 0);
+      ipm_ask_replay(m, rid, rid_len, slot);
       return;
     }
     uint32_t n = ipm_replay_done(m, (uint16_t)slot);

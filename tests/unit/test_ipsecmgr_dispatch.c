@@ -134,6 +134,35 @@ static void feed(ipm_t *m, const Ikegw__Ipsec__Envelope *env)
   ipm_on_sessmgr(m, slot3, sizeof(slot3), buf, n);
 }
 
+/* Hello claiming slot (from slot 3's routing id: a (re)started sessmgr). */
+static void send_hello_as(ipm_t *m, uint32_t slot)
+{
+  Ikegw__Ipsec__Envelope env = IKEGW__IPSEC__ENVELOPE__INIT;
+  Ikegw__Ipsec__Hello h = IKEGW__IPSEC__HELLO__INIT;
+  h.slot = slot;
+  env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_HELLO;
+  env.hello = &h;
+  feed(m, &env);
+}
+
+static void send_hello(ipm_t *m)
+{
+  send_hello_as(m, 3);
+}
+
+/* ReplayDone of slot 3 announcing count SaAdds, request id req. */
+static void send_replay_done(ipm_t *m, uint64_t req, uint32_t count)
+{
+  Ikegw__Ipsec__Envelope env = IKEGW__IPSEC__ENVELOPE__INIT;
+  Ikegw__Ipsec__ReplayDone rd = IKEGW__IPSEC__REPLAY_DONE__INIT;
+  rd.slot = 3;
+  rd.sa_count = count;
+  env.id = req;
+  env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_REPLAY_DONE;
+  env.replay_done = &rd;
+  feed(m, &env);
+}
+
 typedef struct addreq {
   int dir;
   const uint8_t *key;
@@ -311,12 +340,7 @@ static void test_hello_add_result(void **state)
 {
   (void)state;
   ipm_t *m = mk_ipm();
-  Ikegw__Ipsec__Envelope env = IKEGW__IPSEC__ENVELOPE__INIT;
-  Ikegw__Ipsec__Hello h = IKEGW__IPSEC__HELLO__INIT;
-  h.slot = 3;
-  env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_HELLO;
-  env.hello = &h;
-  feed(m, &env);
+  send_hello(m);
   /* We hold nothing for slot 3: ask it to replay, addressed to its routing id. */
   assert_int_equal(n_sent, 1);
   assert_memory_equal(sent[0].id, slot3, 2);
@@ -325,8 +349,7 @@ static void test_hello_add_result(void **state)
   assert_int_equal(e->replay_request->slot, 3);
   ikegw__ipsec__envelope__free_unpacked(e, NULL);
   /* A Hello claiming another slot than its routing id is refused. */
-  h.slot = 4;
-  feed(m, &env);
+  send_hello_as(m, 4);
   assert_int_equal(n_sent, 1);
   assert_int_equal(ipm_counters(m)->ipc_bad, 1);
 
@@ -339,9 +362,8 @@ static void test_hello_add_result(void **state)
   assert_null(ipm_find(m, 2, SPI_OUT, SPI_IN + 1)); /* same SPI, other CHILD SA */
   assert_int_equal(ipm_counters(m)->sa_add, 2);
   /* Now slot 3 has SAs: a new Hello asks for nothing. */
-  h.slot = 3;
   size_t n0 = n_sent;
-  feed(m, &env);
+  send_hello(m);
   assert_int_equal(n_sent, n0);
   ipm_free(m);
 }
@@ -746,12 +768,7 @@ static void test_resync_and_replay_done(void **state)
   gw_send(m);
   peer_send(m, &p, VIP, 4500);
   /* sessmgr restarted: Hello, then replays only the inbound SA, same keys. */
-  Ikegw__Ipsec__Envelope env = IKEGW__IPSEC__ENVELOPE__INIT;
-  Ikegw__Ipsec__Hello h = IKEGW__IPSEC__HELLO__INIT;
-  h.slot = 3;
-  env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_HELLO;
-  env.hello = &h;
-  feed(m, &env);
+  send_hello(m);
   addreq_t in = {.dir = IKEGW__IPSEC__DIRECTION__DIR_IN, .key = key_a, .resync = true};
   size_t n0 = n_sent;
   send_add(m, 60, &in);
@@ -765,13 +782,7 @@ static void test_resync_and_replay_done(void **state)
   send_add(m, 61, &bad);
   assert_false(result_ok(n_sent - 1, 61));
   /* ReplayDone: the outbound SA was not named since the Hello -> removed. */
-  Ikegw__Ipsec__ReplayDone rd = IKEGW__IPSEC__REPLAY_DONE__INIT;
-  rd.slot = 3;
-  rd.sa_count = 1;
-  env.id = 62;
-  env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_REPLAY_DONE;
-  env.replay_done = &rd;
-  feed(m, &env);
+  send_replay_done(m, 62, 1);
   assert_true(result_ok(n_sent - 1, 62));
   assert_null(ipm_find(m, 2, SPI_OUT, SPI_IN));
   assert_non_null(ipm_find(m, 1, SPI_IN, SPI_IN));
@@ -796,23 +807,12 @@ static void test_replay_done_count_mismatch(void **state)
   (void)state;
   ipm_t *m = mk_ipm();
   add_pair(m);
-  Ikegw__Ipsec__Envelope env = IKEGW__IPSEC__ENVELOPE__INIT;
-  Ikegw__Ipsec__Hello h = IKEGW__IPSEC__HELLO__INIT;
-  h.slot = 3;
-  env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_HELLO;
-  env.hello = &h;
-  feed(m, &env);
+  send_hello(m);
   /* The replay sent 2 SaAdd; only the inbound one arrived. */
   addreq_t in = {.dir = IKEGW__IPSEC__DIRECTION__DIR_IN, .key = key_a, .resync = true};
   send_add(m, 70, &in);
-  Ikegw__Ipsec__ReplayDone rd = IKEGW__IPSEC__REPLAY_DONE__INIT;
-  rd.slot = 3;
-  rd.sa_count = 2;
-  env.id = 71;
-  env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_REPLAY_DONE;
-  env.replay_done = &rd;
   size_t n0 = n_sent;
-  feed(m, &env);
+  send_replay_done(m, 71, 2);
   assert_int_equal(n_sent, n0 + 2);
   assert_false(result_ok(n0, 71));
   Ikegw__Ipsec__Envelope *rq = sent_ipsec(n0 + 1);
@@ -825,8 +825,7 @@ static void test_replay_done_count_mismatch(void **state)
   addreq_t out = {.dir = IKEGW__IPSEC__DIRECTION__DIR_OUT, .key = key_b, .resync = true};
   send_add(m, 72, &in);
   send_add(m, 73, &out);
-  env.id = 74;
-  feed(m, &env);
+  send_replay_done(m, 74, 2);
   assert_true(result_ok(n_sent - 1, 74));
   assert_non_null(ipm_find(m, 1, SPI_IN, SPI_IN));
   assert_non_null(ipm_find(m, 2, SPI_OUT, SPI_IN));
@@ -1112,12 +1111,7 @@ static void test_route_stale_leftover(void **state)
   ownreq_t a = {3, 0x0003000000000a01ULL, 0x03000001u, 0xa0000001u, key_a, false};
   own_pair(m, 300, &a, &in_ok, &out_ok);
   assert_true(in_ok && out_ok);
-  Ikegw__Ipsec__Envelope env = IKEGW__IPSEC__ENVELOPE__INIT;
-  Ikegw__Ipsec__Hello h = IKEGW__IPSEC__HELLO__INIT;
-  h.slot = 3;
-  env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_HELLO;
-  env.hello = &h;
-  feed(m, &env);
+  send_hello(m);
   ownreq_t b = {3, 0x0003000000000b02ULL, 0x03000002u, 0xb0000002u, key_b, false};
   own_pair(m, 310, &b, &in_ok, &out_ok);
   assert_true(in_ok && out_ok);
