@@ -360,11 +360,15 @@ int ike_client_child_keys(const cli_sa_t *sa, ike_client_child_t *ch,
   return rc;
 }
 
+/* A CHILD SPI >= 256 (RFC 4303 2.1: 1-255 reserved); 0 if the RNG fails
+ * (then no request goes out: never an unfilled SPI). */
 static uint32_t new_child_spi(void)
 {
   uint32_t r = 0;
   while (r < 256) {
-    ike_random(&r, sizeof r);
+    if (ike_random(&r, sizeof r) != 0) {
+      return 0;
+    }
   }
   return r;
 }
@@ -416,9 +420,11 @@ int ike_client_start(ike_client_t *c, uint64_t now_ms)
   if (c->info.state != IKE_CLIENT_IDLE) {
     return -IKE_E_BAD_SYNTAX;
   }
-  ike_random(&c->sa.spi_i, sizeof c->sa.spi_i);
+  if (ike_random(&c->sa.spi_i, sizeof c->sa.spi_i) != 0 ||
+      ike_random(c->ni, sizeof c->ni) != 0) {
+    return -IKE_E_CRYPTO; /* still idle: nothing sent, may start again */
+  }
   c->sa.spi_i |= 1; /* never 0 */
-  ike_random(c->ni, sizeof c->ni);
   c->info.spi_i = c->sa.spi_i;
   c->info.state = IKE_CLIENT_INIT_SENT;
   int rc = send_init(c);
@@ -583,6 +589,9 @@ static int send_auth(ike_client_t *c)
     ike_put_cp(&mb, &cp);
   }
   c->new_spi_in = new_child_spi();
+  if (c->new_spi_in == 0) {
+    return -IKE_E_CRYPTO;
+  }
   uint8_t spi[4] = {(uint8_t)(c->new_spi_in >> 24), (uint8_t)(c->new_spi_in >> 16),
                     (uint8_t)(c->new_spi_in >> 8), (uint8_t)c->new_spi_in};
   ike_client_put_proposal(&mb, IKE_PROTO_ESP, spi, 4, &c->cfg.esp, NULL, 0);

@@ -77,9 +77,13 @@ int ike_client_rekey_child(ike_client_t *c, unsigned idx)
   }
   c->new_spi_in = 0;
   while (c->new_spi_in < 256) {
-    ike_random(&c->new_spi_in, sizeof c->new_spi_in);
+    if (ike_random(&c->new_spi_in, sizeof c->new_spi_in) != 0) {
+      return -IKE_E_CRYPTO; /* never an unfilled SPI or nonce */
+    }
   }
-  ike_random(c->ni, sizeof c->ni);
+  if (ike_random(c->ni, sizeof c->ni) != 0) {
+    return -IKE_E_CRYPTO;
+  }
   put_be32(spi, c->new_spi_in);
   put_be32(old, c->info.child[idx].spi_in);
   ike_mb_init_inner(&mb, inner, sizeof inner);
@@ -101,6 +105,10 @@ int ike_client_rekey_ike(ike_client_t *c)
   if (!ready(c)) {
     return -IKE_E_BAD_SYNTAX;
   }
+  if (ike_random(&c->new_spi_i, sizeof c->new_spi_i) != 0 ||
+      ike_random(c->ni, sizeof c->ni) != 0) {
+    return -IKE_E_CRYPTO; /* never an unfilled SPI or nonce */
+  }
   ike_dh_free(c->dh);
   c->dh = NULL;
   int rc = ike_dh_new(c->sa.suite.dh, &c->dh);
@@ -108,12 +116,10 @@ int ike_client_rekey_ike(ike_client_t *c)
     return rc;
   }
   ike_dh_public(c->dh, pub, sizeof pub, &pub_len);
-  ike_random(&c->new_spi_i, sizeof c->new_spi_i);
   c->new_spi_i |= 1;
   for (int i = 0; i < 8; i++) {
     spi[i] = (uint8_t)(c->new_spi_i >> (56 - 8 * i));
   }
-  ike_random(c->ni, sizeof c->ni);
   ike_mb_init_inner(&mb, inner, sizeof inner);
   ike_client_put_proposal(&mb, IKE_PROTO_IKE, spi, 8, &c->sa.suite, &c->sa.suite.dh, 1);
   ike_put_nonce(&mb, c->ni, sizeof c->ni);
@@ -178,8 +184,7 @@ static size_t addr_port(const struct sockaddr_storage *ss, uint8_t *out)
 static void put_move_extras(ike_client_t *c, ike_mb_t *mb, const ike_client_move_opts_t *o)
 {
   if (o->cookie2) {
-    ike_random(c->cookie2, sizeof c->cookie2);
-    c->cookie2_sent = true;
+    c->cookie2_sent = true; /* filled by ike_client_move */
     ike_put_notify(mb, 0, NULL, 0, IKE_N_COOKIE2, c->cookie2, sizeof c->cookie2);
   }
   if (o->no_nats_allowed) {
@@ -214,6 +219,9 @@ int ike_client_move(ike_client_t *c, const ike_path_t *path,
   }
   if (!ready(c)) {
     return -IKE_E_BAD_SYNTAX;
+  }
+  if (o->cookie2 && ike_random(c->cookie2, sizeof c->cookie2) != 0) {
+    return -IKE_E_CRYPTO; /* not moved, nothing sent */
   }
   c->info.path = *path;
   c->info.natt = o->natt;
