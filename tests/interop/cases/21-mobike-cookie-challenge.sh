@@ -2,7 +2,9 @@
 # 21-mobike-cookie-challenge — make-before-break move with the return routability check
 # on (`ikev2-ikesa mobike cookie-challenge`): after the update the gateway sends an
 # INFORMATIONAL with COOKIE2 to the new address, strongSwan echoes it, the check passes.
-# Checks: as 16-mobike-mbb (SPIs kept, at most 1 of 100 pings lost) plus: the client log
+# Checks: as 16-mobike-mbb (SPIs kept; at most 3 of 100 pings lost: the CHILD SAs move
+#         only once the check passed, RFC 4555 3.5 / 5.2, so replies sent while it runs
+#         still go to the old address, which the move removes) plus: the client log
 #         shows the gateway's INFORMATIONAL request after the move, and the gateway's
 #         return-routability counters show one check passed.
 # strongSwan as the gateway has no such option: SKIP there.
@@ -28,4 +30,4 @@ lost=$(ping_loss "$PING_OUT"); gap=$(ping_gap "$PING_OUT")
 metric cookie_mbb_lost "$lost"; metric cookie_mbb_longest_gap_s "$gap"
 expect "IKE SPIs kept" "$(client_field 1 '"\(.spi_i)/\(.spi_r)"')" "$spis"
 expect "gateway return routability checks passed" "$(gw_counter rr_passed)" 1
-[ "$lost" -le 1 ] || fail "$lost of 100 pings lost (longest gap ${gap}s)"
+[ "$lost" -le 3 ] || fail "$lost of 100 pings lost (longest gap ${gap}s)"
