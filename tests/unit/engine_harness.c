@@ -404,3 +404,19 @@ void hx_free(hx_t *hx)
   hx_fini(hx);
   free(hx);
 }
+
+int hx_state_setup(void **state)
+{
+  *state = calloc(1, sizeof(hx_t));
+  return *state ? 0 : -1;
+}
+
+int hx_state_teardown(void **state)
+{
+  hx_t *hx = *state;
+  if (hx->gw != NULL) {
+    hx_fini(hx);
+  }
+  free(hx);
+  return 0;
+}

@@ -125,6 +125,10 @@ ike_ts_t hx_ts4(const char *start, const char *end);
  * in out (NUL-terminated, truncated to cap). */
 size_t hx_capture_log(void (*fn)(void *arg), void *arg, char *out, size_t cap);
 
+/* cmocka group/test fixtures: *state = a zeroed hx_t for the test to
+ * hx_init; the teardown finishes it if it was initialised and frees it. */
+int hx_state_setup(void **state);
+int hx_state_teardown(void **state);
 /* A bench on the heap: calloc + hx_init (fails the test on error), and its
  * end: hx_fini + free. */
 hx_t *hx_new(const char *extra_tmpl_lines);

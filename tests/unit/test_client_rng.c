@@ -14,37 +14,24 @@
 #include "engine_harness.c"
 #include "ike_crypto.h"
 
-static hx_t *hx_open(void)
-{
-  hx_t *hx = calloc(1, sizeof *hx);
-  assert_non_null(hx);
-  hx_init(hx, "ikev2-ikesa mobike\n");
-  return hx;
-}
-
-static void hx_close(hx_t *hx)
-{
-  hx_fini(hx);
-  free(hx);
-}
 
 static void client_start_needs_rng(void **state)
 {
   (void)state;
-  hx_t *hx = hx_open();
+  hx_t *hx = hx_new("ikev2-ikesa mobike\n");
   hx_client(hx);
   ike_random_test_fail(1);
   int rc = ike_client_start(hx->cl, hx->now);
   ike_random_test_fail(0);
   assert_int_not_equal(rc, 0);
   assert_int_equal(hx->n_to_gw, 0);
-  hx_close(hx);
+  hx_free(hx);
 }
 
 static void client_requests_need_rng(void **state)
 {
   (void)state;
-  hx_t *hx = hx_open();
+  hx_t *hx = hx_new("ikev2-ikesa mobike\n");
   hx_client(hx);
   hx_establish(hx);
   assert_int_equal(hx_ci(hx)->state, IKE_CLIENT_ESTABLISHED);
@@ -63,7 +50,7 @@ static void client_requests_need_rng(void **state)
   /* With random bytes again the same requests go out. */
   assert_int_equal(ike_client_rekey_child(hx->cl, 0), 0);
   assert_int_equal(hx->n_to_gw, 1);
-  hx_close(hx);
+  hx_free(hx);
 }
 
 int main(void)

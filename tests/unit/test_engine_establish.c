@@ -19,22 +19,6 @@
 
 #define MOBIKE_ON "      ikev2-ikesa mobike\n"
 
-static int setup(void **state)
-{
-  *state = calloc(1, sizeof(hx_t));
-  return *state ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-  hx_t *hx = *state;
-  if (hx->gw != NULL) {
-    hx_fini(hx);
-  }
-  free(hx);
-  return 0;
-}
-
 /* A clear (IKE_SA_INIT) gateway datagram: header and notify types. */
 static void clear_msg(const hx_pkt_t *p, hx_msg_t *m)
 {
@@ -373,15 +357,15 @@ static void retransmitted_requests(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(establish_psk_mobike, setup, teardown),
-      cmocka_unit_test_setup_teardown(establish_mobike_off, setup, teardown),
-      cmocka_unit_test_setup_teardown(establish_client_no_mobike, setup, teardown),
-      cmocka_unit_test_setup_teardown(wrong_psk, setup, teardown),
-      cmocka_unit_test_setup_teardown(no_proposal, setup, teardown),
-      cmocka_unit_test_setup_teardown(invalid_ke_retry, setup, teardown),
-      cmocka_unit_test_setup_teardown(cookie_retry, setup, teardown),
-      cmocka_unit_test_setup_teardown(init_flood_bounded, setup, teardown),
-      cmocka_unit_test_setup_teardown(retransmitted_requests, setup, teardown),
+      cmocka_unit_test_setup_teardown(establish_psk_mobike, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(establish_mobike_off, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(establish_client_no_mobike, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(wrong_psk, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(no_proposal, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(invalid_ke_retry, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(cookie_retry, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(init_flood_bounded, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(retransmitted_requests, hx_state_setup, hx_state_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,22 +21,6 @@
 #define MOBIKE_ON "      ikev2-ikesa mobike\n"
 #define MOBIKE_RRC "      ikev2-ikesa mobike cookie-challenge\n"
 
-static int setup(void **state)
-{
-  *state = calloc(1, sizeof(hx_t));
-  return *state ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-  hx_t *hx = *state;
-  if (hx->gw != NULL) {
-    hx_fini(hx);
-  }
-  free(hx);
-  return 0;
-}
-
 static void up(hx_t *hx, const char *extra)
 {
   hx_init(hx, extra);
@@ -714,27 +698,27 @@ static void no_rebind_only_for_mobike(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(update_no_nat, setup, teardown),
-      cmocka_unit_test_setup_teardown(update_nat_change, setup, teardown),
-      cmocka_unit_test_setup_teardown(update_retransmitted, setup, teardown),
-      cmocka_unit_test_setup_teardown(update_stale, setup, teardown),
-      cmocka_unit_test_setup_teardown(cookie2_from_client, setup, teardown),
-      cmocka_unit_test_setup_teardown(rrc_pass, setup, teardown),
-      cmocka_unit_test_setup_teardown(rrc_mismatch, setup, teardown),
-      cmocka_unit_test_setup_teardown(rrc_timeout, setup, teardown),
-      cmocka_unit_test_setup_teardown(no_nats_allowed, setup, teardown),
-      cmocka_unit_test_setup_teardown(additional_addresses_ignored, setup, teardown),
-      cmocka_unit_test_setup_teardown(update_not_mobike, setup, teardown),
-      cmocka_unit_test_setup_teardown(unacceptable_denied, setup, teardown),
-      cmocka_unit_test_setup_teardown(unacceptable_family, setup, teardown),
-      cmocka_unit_test_setup_teardown(old_address_answered, setup, teardown),
-      cmocka_unit_test_setup_teardown(update_during_gateway_dpd, setup, teardown),
-      cmocka_unit_test_setup_teardown(rrc_children_wait_for_echo, setup, teardown),
-      cmocka_unit_test_setup_teardown(rrc_echo_counted_as_received, setup, teardown),
-      cmocka_unit_test_setup_teardown(rrc_response_without_cookie2, setup, teardown),
-      cmocka_unit_test_setup_teardown(rrc_hold_survives_checkpoint, setup, teardown),
-      cmocka_unit_test_setup_teardown(no_rebind_only_for_mobike, setup, teardown),
-      cmocka_unit_test_setup_teardown(rrc_hold_survives_ike_rekey, setup, teardown),
+      cmocka_unit_test_setup_teardown(update_no_nat, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(update_nat_change, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(update_retransmitted, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(update_stale, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(cookie2_from_client, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(rrc_pass, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(rrc_mismatch, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(rrc_timeout, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(no_nats_allowed, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(additional_addresses_ignored, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(update_not_mobike, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(unacceptable_denied, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(unacceptable_family, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(old_address_answered, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(update_during_gateway_dpd, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(rrc_children_wait_for_echo, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(rrc_echo_counted_as_received, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(rrc_response_without_cookie2, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(rrc_hold_survives_checkpoint, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(no_rebind_only_for_mobike, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(rrc_hold_survives_ike_rekey, hx_state_setup, hx_state_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

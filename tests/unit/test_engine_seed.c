@@ -22,22 +22,6 @@
 /* The template uses the built-in IKE transform sets (no list). */
 #define DEFAULT_IKE_SETS "      no ikev2-ikesa transform-set list\n"
 
-static int setup(void **state)
-{
-  *state = calloc(1, sizeof(hx_t));
-  return *state ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-  hx_t *hx = *state;
-  if (hx->gw != NULL) {
-    hx_fini(hx);
-  }
-  free(hx);
-  return 0;
-}
-
 /* IKE_SA_INIT { SA(AES-GCM-256, SHA2-256, group only), KE(group), Ni } -->
  * <-- IKE_SA_INIT { SA, KE(group), Nr }; IKE_AUTH --> <-- : established. */
 static void establish_with_group(hx_t *hx, uint16_t group)
@@ -234,14 +218,14 @@ static void seed_template_vip_needs_pool(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(modp3072_only, setup, teardown),
-      cmocka_unit_test_setup_teardown(modp4096_only, setup, teardown),
-      cmocka_unit_test_setup_teardown(modp8192_only, setup, teardown),
-      cmocka_unit_test_setup_teardown(modp3072_configured, setup, teardown),
-      cmocka_unit_test_setup_teardown(no_proposal_logged, setup, teardown),
-      cmocka_unit_test_setup_teardown(describe_empty_offer, setup, teardown),
-      cmocka_unit_test_setup_teardown(seed_template_serves, setup, teardown),
-      cmocka_unit_test_setup_teardown(seed_template_vip_needs_pool, setup, teardown),
+      cmocka_unit_test_setup_teardown(modp3072_only, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(modp4096_only, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(modp8192_only, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(modp3072_configured, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(no_proposal_logged, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(describe_empty_offer, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(seed_template_serves, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(seed_template_vip_needs_pool, hx_state_setup, hx_state_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,22 +27,6 @@
 /* Another client's virtual IP (pool1 is 10.10.0.0/24). */
 #define OTHER_VIP "10.10.0.200"
 
-static int setup(void **state)
-{
-  *state = calloc(1, sizeof(hx_t));
-  return *state ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-  hx_t *hx = *state;
-  if (hx->gw != NULL) {
-    hx_fini(hx);
-  }
-  free(hx);
-  return 0;
-}
-
 /* The single-address selector of a host-order IPv4 address. */
 static ike_ts_t ts_of(uint32_t a)
 {
@@ -434,20 +418,20 @@ static void log_auth_id_mismatch(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(no_cp_other_vip_refused, setup, teardown),
-      cmocka_unit_test_setup_teardown(no_cp_any_refused, setup, teardown),
-      cmocka_unit_test_setup_teardown(cp_any_narrowed, setup, teardown),
-      cmocka_unit_test_setup_teardown(cp_outer_address_narrowed, setup, teardown),
-      cmocka_unit_test_setup_teardown(cp_ports_kept, setup, teardown),
-      cmocka_unit_test_setup_teardown(cp_other_vip_narrowed_and_rekey, setup, teardown),
-      cmocka_unit_test_setup_teardown(new_child_without_vip_refused, setup, teardown),
-      cmocka_unit_test_setup_teardown(new_child_narrowed, setup, teardown),
-      cmocka_unit_test_setup_teardown(no_pool_template_no_vip, setup, teardown),
-      cmocka_unit_test_setup_teardown(ike_rekey_names_new_owner, setup, teardown),
-      cmocka_unit_test_setup_teardown(log_ts_unacceptable, setup, teardown),
-      cmocka_unit_test_setup_teardown(log_cp_required, setup, teardown),
-      cmocka_unit_test_setup_teardown(log_auth_psk_mismatch, setup, teardown),
-      cmocka_unit_test_setup_teardown(log_auth_id_mismatch, setup, teardown),
+      cmocka_unit_test_setup_teardown(no_cp_other_vip_refused, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(no_cp_any_refused, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(cp_any_narrowed, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(cp_outer_address_narrowed, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(cp_ports_kept, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(cp_other_vip_narrowed_and_rekey, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(new_child_without_vip_refused, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(new_child_narrowed, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(no_pool_template_no_vip, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(ike_rekey_names_new_owner, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(log_ts_unacceptable, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(log_cp_required, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(log_auth_psk_mismatch, hx_state_setup, hx_state_teardown),
+      cmocka_unit_test_setup_teardown(log_auth_id_mismatch, hx_state_setup, hx_state_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
