@@ -96,6 +96,26 @@ typedef struct ipm_backend_ops {
 extern const ipm_backend_ops_t ipm_be_userspace; /* ctx unused (NULL) */
 extern const ipm_backend_ops_t ipm_be_xfrm;      /* ctx = xfrm_t * (xfrm.h) */
 
+/* The XFRM backend's reconcile pass over the kernel's dumps, apart from the
+ * socket (tests/fuzz/fuzz_nlreply.c feeds it parsed replies).
+ * ipm_be_xfrm_collect: the xfrm_dump / xfrm_parse_dump callback that keeps
+ * our entries (ESP states; policies of priority XFRM_OWN_PRIORITY) in the
+ * ipm_be_xfrm_list_t arg (grown with realloc; free(list.e) after). Returns 1
+ * (stop) when out of memory. ipm_be_xfrm_sweep: calls del(darg, e) for every
+ * entry, states first, whose reqid's top byte is slot & 0xff and that
+ * claimed(carg, reqid) does not claim; a state only when it is ours (a policy
+ * of ours carries its reqid, or its reqid is its own SPI). Returns how many
+ * del() returned 0 for. */
+struct xfrm_dump_ent;
+typedef struct ipm_be_xfrm_list {
+  struct xfrm_dump_ent *e;
+  size_t n, cap;
+} ipm_be_xfrm_list_t;
+int ipm_be_xfrm_collect(const struct xfrm_dump_ent *e, void *arg);
+unsigned ipm_be_xfrm_sweep(const ipm_be_xfrm_list_t *pol, const ipm_be_xfrm_list_t *st,
+                           uint16_t slot, ipm_be_claimed_t claimed, void *carg,
+                           int (*del)(void *darg, const struct xfrm_dump_ent *e), void *darg);
+
 /* The backend of a config `datapath` value (ike_cfg_datapath_t), NULL if none. */
 const ipm_backend_ops_t *ipm_backend_for(unsigned datapath);
 

@@ -214,14 +214,9 @@ static int xf_query(void *ctx, const esp_sa_t *sa, ipm_be_stats_t *st)
 
 /* --- reconcile --- */
 
-typedef struct {
-  xfrm_dump_ent_t *e;
-  size_t n, cap;
-} xf_list_t;
-
-static int xf_collect(const xfrm_dump_ent_t *e, void *arg)
+int ipm_be_xfrm_collect(const xfrm_dump_ent_t *e, void *arg)
 {
-  xf_list_t *l = arg;
+  ipm_be_xfrm_list_t *l = arg;
   if (!e->policy && e->proto != IPPROTO_ESP) {
     return 0;
   }
@@ -243,7 +238,8 @@ static int xf_collect(const xfrm_dump_ent_t *e, void *arg)
 
 /* Is a state with this reqid ours (backend.h): a policy of ours carries the
  * reqid, or an ESP state is its own reqid (our inbound state). */
-static bool xf_owned_reqid(const xf_list_t *pol, const xf_list_t *st, uint32_t reqid)
+static bool xf_owned_reqid(const ipm_be_xfrm_list_t *pol, const ipm_be_xfrm_list_t *st,
+                           uint32_t reqid)
 {
   if (reqid == 0) {
     return false;
@@ -261,35 +257,49 @@ static bool xf_owned_reqid(const xf_list_t *pol, const xf_list_t *st, uint32_t r
   return false;
 }
 
+unsigned ipm_be_xfrm_sweep(const ipm_be_xfrm_list_t *pol, const ipm_be_xfrm_list_t *st,
+                           uint16_t slot, ipm_be_claimed_t claimed, void *carg,
+                           int (*del)(void *darg, const xfrm_dump_ent_t *e), void *darg)
+{
+  unsigned removed = 0;
+  uint8_t tag = (uint8_t)(slot & 0xffu);
+  for (size_t i = 0; i < st->n; i++) {
+    uint32_t q = st->e[i].reqid;
+    if ((q >> 24) == tag && xf_owned_reqid(pol, st, q) && !claimed(carg, q) &&
+        del(darg, &st->e[i]) == 0) {
+      removed++;
+    }
+  }
+  for (size_t i = 0; i < pol->n; i++) {
+    uint32_t q = pol->e[i].reqid;
+    if ((q >> 24) == tag && !claimed(carg, q) && del(darg, &pol->e[i]) == 0) {
+      removed++;
+    }
+  }
+  return removed;
+}
+
+static int xf_del_ent(void *darg, const xfrm_dump_ent_t *e)
+{
+  xfrm_t *x = darg;
+  return e->policy ? xfrm_del_policies(x, &e->pol, 1) : xfrm_del_sa(x, &e->sa);
+}
+
 static int xf_reconcile(void *ctx, uint16_t slot, ipm_be_claimed_t claimed, void *arg,
                         unsigned *removed, char *err, size_t errlen)
 {
   xfrm_t *x = ctx;
-  xf_list_t pol = {0}, st = {0};
+  ipm_be_xfrm_list_t pol = {0}, st = {0};
   *removed = 0;
-  int rc = xfrm_dump(x, true, xf_collect, &pol);
+  int rc = xfrm_dump(x, true, ipm_be_xfrm_collect, &pol);
   if (rc == 0) {
-    rc = xfrm_dump(x, false, xf_collect, &st);
+    rc = xfrm_dump(x, false, ipm_be_xfrm_collect, &st);
   }
   if (rc != 0) {
     xf_fail(x, rc, err, errlen);
-    goto done;
+  } else {
+    *removed = ipm_be_xfrm_sweep(&pol, &st, slot, claimed, arg, xf_del_ent, x);
   }
-  uint8_t tag = (uint8_t)(slot & 0xffu);
-  for (size_t i = 0; i < st.n; i++) {
-    uint32_t q = st.e[i].reqid;
-    if ((q >> 24) == tag && xf_owned_reqid(&pol, &st, q) && !claimed(arg, q) &&
-        xfrm_del_sa(x, &st.e[i].sa) == 0) {
-      (*removed)++;
-    }
-  }
-  for (size_t i = 0; i < pol.n; i++) {
-    uint32_t q = pol.e[i].reqid;
-    if ((q >> 24) == tag && !claimed(arg, q) && xfrm_del_policies(x, &pol.e[i].pol, 1) == 0) {
-      (*removed)++;
-    }
-  }
-done:
   free(pol.e);
   free(st.e);
   return rc;
