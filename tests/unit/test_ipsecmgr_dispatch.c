@@ -173,6 +173,8 @@ typedef struct addreq {
   bool no_rebind;           /* CHILD SA of a MOBIKE SA */
   uint32_t spi_in, spi_out; /* 0: SPI_IN / SPI_OUT */
   const char *vip;          /* NULL: VIP */
+  uint16_t slot;            /* owner sessmgr slot (and routing id); 0: 3 */
+  uint64_t ike_spi;         /* 0: 0x0003aabbccddeeff */
 } addreq_t;
 
 static void send_add(ipm_t *m, uint64_t req, const addreq_t *r)
@@ -189,8 +191,8 @@ static void send_add(ipm_t *m, uint64_t req, const addreq_t *r)
   id.spi = in ? spi_in : spi_out;
   id.child_in_spi = spi_in;
   a.id = &id;
-  a.owner_slot = 3;
-  a.ike_spi = 0x0003aabbccddeeffULL;
+  a.owner_slot = r->slot ? r->slot : 3;
+  a.ike_spi = r->ike_spi ? r->ike_spi : 0x0003aabbccddeeffULL;
   a.encr_id = IKE_ENCR_AES_GCM_16;
   a.encr_key_bits = 256;
   a.enc_key.data = (uint8_t *)r->key;
@@ -217,7 +219,10 @@ static void send_add(ipm_t *m, uint64_t req, const addreq_t *r)
   env.id = req;
   env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_SA_ADD;
   env.sa_add = &a;
-  feed(m, &env);
+  uint8_t rid[IKE_SLOT_ID_LEN] = {(uint8_t)(a.owner_slot >> 8), (uint8_t)a.owner_slot};
+  uint8_t buf[2048];
+  size_t n = ikegw__ipsec__envelope__pack(&env, buf);
+  ipm_on_sessmgr(m, rid, sizeof(rid), buf, n);
 }
 
 static void add_pair(ipm_t *m)
@@ -963,41 +968,10 @@ typedef struct ownreq {
 /* One SaAdd of the CHILD SA r (direction dir) from sessmgr slot r->slot. */
 static void own_add(ipm_t *m, uint64_t req, const ownreq_t *r, int dir)
 {
-  Ikegw__Ipsec__Envelope env = IKEGW__IPSEC__ENVELOPE__INIT;
-  Ikegw__Ipsec__SaAdd a = IKEGW__IPSEC__SA_ADD__INIT;
-  Ikegw__Ipsec__SaId id = IKEGW__IPSEC__SA_ID__INIT;
-  Ikegw__Types__TrafficSelector ts = IKEGW__TYPES__TRAFFIC_SELECTOR__INIT, *tsp = &ts;
-  uint8_t rid[IKE_SLOT_ID_LEN] = {(uint8_t)(r->slot >> 8), (uint8_t)r->slot};
-  uint8_t buf[2048];
-  bool in = dir == IKEGW__IPSEC__DIRECTION__DIR_IN;
-  id.direction = (Ikegw__Ipsec__Direction)dir;
-  id.spi = in ? r->spi_in : r->spi_out;
-  id.child_in_spi = r->spi_in;
-  a.id = &id;
-  a.owner_slot = r->slot;
-  a.ike_spi = r->ike_spi;
-  a.encr_id = IKE_ENCR_AES_GCM_16;
-  a.encr_key_bits = 256;
-  a.enc_key.data = (uint8_t *)r->key;
-  a.enc_key.len = 36;
-  a.replay_window = in ? 1024 : 0;
-  a.local_addr = GW;
-  a.local_port = 4500;
-  a.peer_addr = PEER;
-  a.peer_port = 4500;
-  a.udp_encap = true;
-  ts.start_addr = OWN_VIP;
-  ts.end_addr = OWN_VIP;
-  ts.end_port = 65535;
-  a.n_remote_ts = 1;
-  a.remote_ts = &tsp;
-  a.virtual_ip = OWN_VIP;
-  a.resync = r->resync;
-  env.id = req;
-  env.msg_case = IKEGW__IPSEC__ENVELOPE__MSG_SA_ADD;
-  env.sa_add = &a;
-  size_t n = ikegw__ipsec__envelope__pack(&env, buf);
-  ipm_on_sessmgr(m, rid, sizeof(rid), buf, n);
+  addreq_t a = {.dir = dir, .key = r->key, .resync = r->resync, .spi_in = r->spi_in,
+                .spi_out = r->spi_out, .vip = OWN_VIP, .slot = r->slot,
+                .ike_spi = r->ike_spi};
+  send_add(m, req, &a);
 }
 
 /* Both SAs of CHILD SA r; the SaResults' ok flags in *in_ok / *out_ok. */
@@ -1009,6 +983,19 @@ static void own_pair(ipm_t *m, uint64_t req, const ownreq_t *r, bool *in_ok, boo
   assert_int_equal(n_sent, n0 + 2);
   *in_ok = result_ok(n0, req);
   *out_ok = result_ok(n0 + 1, req + 1);
+}
+
+/* The first owner's CHILD SA of the route tests. */
+#define OWN_A {3, 0x0003000000000a01ULL, 0x03000001u, 0xa0000001u, key_a, false}
+
+/* A fresh ipsecmgr holding CHILD SA a (both SaAdds accepted). */
+static ipm_t *mk_owned(uint64_t req, const ownreq_t *a)
+{
+  ipm_t *m = mk_ipm();
+  bool in_ok, out_ok;
+  own_pair(m, req, a, &in_ok, &out_ok);
+  assert_true(in_ok && out_ok);
+  return m;
 }
 
 /* The outbound SA that traffic to OWN_VIP takes now. */
@@ -1023,11 +1010,9 @@ static uint32_t route_spi(ipm_t *m)
 static void test_route_owned_other_ike_sa(void **state)
 {
   (void)state;
-  ipm_t *m = mk_ipm();
   bool in_ok, out_ok;
-  ownreq_t a = {3, 0x0003000000000a01ULL, 0x03000001u, 0xa0000001u, key_a, false};
-  own_pair(m, 100, &a, &in_ok, &out_ok);
-  assert_true(in_ok && out_ok);
+  ownreq_t a = OWN_A;
+  ipm_t *m = mk_owned(100, &a);
   assert_int_equal(route_spi(m), a.spi_out);
   /* Another IKE SA of the same slot claims the same inner address: refused,
    * and its inbound half goes too. */
@@ -1072,11 +1057,9 @@ static void test_route_owned_other_ike_sa(void **state)
 static void test_route_owner_rekeys(void **state)
 {
   (void)state;
-  ipm_t *m = mk_ipm();
   bool in_ok, out_ok;
-  ownreq_t a = {3, 0x0003000000000a01ULL, 0x03000001u, 0xa0000001u, key_a, false};
-  own_pair(m, 200, &a, &in_ok, &out_ok);
-  assert_true(in_ok && out_ok);
+  ownreq_t a = OWN_A;
+  ipm_t *m = mk_owned(200, &a);
   /* CHILD rekey: a new CHILD SA of the same IKE SA (make before break). */
   ownreq_t a2 = {3, a.ike_spi, 0x03000011u, 0xa0000011u, key_b, false};
   own_pair(m, 210, &a2, &in_ok, &out_ok);
@@ -1106,11 +1089,9 @@ static void test_route_owner_rekeys(void **state)
 static void test_route_stale_leftover(void **state)
 {
   (void)state;
-  ipm_t *m = mk_ipm();
   bool in_ok, out_ok;
-  ownreq_t a = {3, 0x0003000000000a01ULL, 0x03000001u, 0xa0000001u, key_a, false};
-  own_pair(m, 300, &a, &in_ok, &out_ok);
-  assert_true(in_ok && out_ok);
+  ownreq_t a = OWN_A;
+  ipm_t *m = mk_owned(300, &a);
   send_hello(m);
   ownreq_t b = {3, 0x0003000000000b02ULL, 0x03000002u, 0xb0000002u, key_b, false};
   own_pair(m, 310, &b, &in_ok, &out_ok);
