@@ -4,7 +4,9 @@
 # The strongSwan client connects: the IKE SA establishes, the CHILD SA install is refused by
 # the kernel and that failure is never silent: the clear reason is in the gateway's log
 # (ipsecmgr and the sessmgr that got SaResult ok=false), gwctl's "IPsec Manager Failure"
-# counter is >= 1, and no XFRM state or policy of ours is left in the gateway namespace.
+# counter is >= 1, the client is told (the gateway deletes the CHILD SA it could not
+# install: the client keeps its IKE SA and holds no CHILD SA), and no XFRM state or policy
+# of ours is left in the gateway namespace.
 # Reconcile: a policy planted before the start that looks like one of ours from a previous
 # incarnation (priority 0x1e6f0, reqid of sessmgr slot 0) is removed once slot 0 replayed
 # (ReplayDone), and a foreign policy (another priority) is left alone.
@@ -34,7 +36,7 @@ nsx gw ip xfrm policy | grep -q "10.99.99.2/32" || fail "reconcile removed a for
 nsx gw ip xfrm policy delete src 198.51.100.0/24 dst 10.99.99.2/32 dir out
 log "reconcile: stale policy removed, foreign policy kept"
 client_start 1 psk
-client_connect 1
+client_initiate 1 || fail "cl1: swanctl --initiate failed"
 gwlog=$CASE_DIR/gw-ikegw.out
 refused() { grep -q "ipsecmgr refused SA operation" "$gwlog"; }
 wait_until 10 refused || fail "no 'ipsecmgr refused SA operation' in the gateway log: the failed CHILD SA install was silent"
@@ -45,6 +47,13 @@ echo "$why" | grep -Eq "no ESP support|crypto API lacks" ||
 grep -Eq "ipsecmgr\[[0-9]+\] WARN .*(no ESP support|crypto API lacks)" "$gwlog" ||
   fail "ipsecmgr did not log the kernel's reason"
 [ "$(gw_sa_count)" -ge 1 ] || fail "the IKE SA did not stay established on the gateway"
+# The client was told: its CHILD SA is deleted by the gateway, its IKE SA stays.
+cl_child_gone() {
+  client_sas 1 | jq -e '.[0].state == "ESTABLISHED" and
+      ([.[0].children[] | select(.state == "INSTALLED")] | length) == 0' >/dev/null
+}
+wait_until 10 cl_child_gone || fail "cl1 still holds the CHILD SA the gateway could not install"
+log "cl1: IKE SA established, the refused CHILD SA deleted by the gateway"
 stats=$(gwctl show crypto statistics ikev2 2>>"$CASE_DIR/gw/gwctl.err")
 printf '%s\n' "$stats" >"$CASE_DIR/gw/stats.txt"
 n=$(printf '%s\n' "$stats" | awk '/IPsec Manager Failure/ { print $NF; exit }')
