@@ -151,7 +151,9 @@ static size_t put_notify(uint8_t *b, uint8_t next, uint16_t type, const uint8_t 
   b[5] = 0; /* SPI size */
   b[6] = (uint8_t)(type >> 8);
   b[7] = (uint8_t)type;
-  memcpy(b + 8, d, dlen);
+  if (dlen > 0) {
+    memcpy(b + 8, d, dlen); /* d may be NULL for an empty notify (UBSan) */
+  }
   return len;
 }
 

@@ -185,7 +185,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (buf == NULL) {
     return 0;
   }
-  memcpy(buf, data, size);
+  if (size > 0) {
+    memcpy(buf, data, size);
+  }
   uint32_t seq = 1;
   if (size >= NLMSG_HDRLEN) {
     memcpy(&seq, buf + offsetof(struct nlmsghdr, nlmsg_seq), sizeof seq);
