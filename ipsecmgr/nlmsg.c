@@ -139,9 +139,10 @@ int nlm_reply_error(const struct nlmsghdr *h)
     return -EBADMSG;
   }
   const struct nlmsgerr *e = NLMSG_DATA(h);
-  /* netlink(7): an ACK carries 0, an error a negative errno; a positive value is
-   * no kernel answer and must not pass for a result. */
-  return e->error > 0 ? -EBADMSG : e->error;
+  /* netlink(7): an ACK carries 0, an error a negative errno (-4095..-1); any
+   * other value is no kernel answer and must not pass for a result (nor be
+   * negated later: -INT_MIN). */
+  return e->error > 0 || e->error < -4095 ? -EBADMSG : e->error;
 }
 
 int nlm_left(size_t len)

@@ -540,7 +540,11 @@ static int xfrm_dump_one(const struct nlmsghdr *h, void *arg)
   memset(&e, 0, sizeof(e));
   if (c->policies && h->nlmsg_type == XFRM_MSG_NEWPOLICY &&
       h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct xfrm_userpolicy_info))) {
-    const struct xfrm_userpolicy_info *u = NLMSG_DATA(h);
+    /* Copied out: a message after another in a dump may be only 4-byte
+     * aligned while the struct holds 64-bit fields (UBSan, fuzz_nlreply). */
+    struct xfrm_userpolicy_info ub;
+    memcpy(&ub, NLMSG_DATA(h), sizeof(ub));
+    const struct xfrm_userpolicy_info *u = &ub;
     size_t alen = xfrm_alen((uint8_t)u->sel.family);
     e.policy = true;
     e.pol.dir = u->dir;
@@ -558,7 +562,9 @@ static int xfrm_dump_one(const struct nlmsghdr *h, void *arg)
   }
   if (!c->policies && h->nlmsg_type == XFRM_MSG_NEWSA &&
       h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct xfrm_usersa_info))) {
-    const struct xfrm_usersa_info *u = NLMSG_DATA(h);
+    struct xfrm_usersa_info ub; /* copied out: see the policy case */
+    memcpy(&ub, NLMSG_DATA(h), sizeof(ub));
+    const struct xfrm_usersa_info *u = &ub;
     size_t alen = xfrm_alen((uint8_t)u->family);
     e.sa.family = (uint8_t)u->family;
     if (alen != 0) {
@@ -608,24 +614,28 @@ static int xfrm_get_one(const struct nlmsghdr *h, void *arg)
       h->nlmsg_len < NLMSG_LENGTH(sizeof(struct xfrm_usersa_info))) {
     return 0;
   }
-  const struct xfrm_usersa_info *u = NLMSG_DATA(h);
+  struct xfrm_usersa_info ub; /* copied out: the reply may be only 4-byte aligned */
+  memcpy(&ub, NLMSG_DATA(h), sizeof(ub));
+  const struct xfrm_usersa_info *u = &ub;
   *g->packets = u->curlft.packets;
   *g->bytes = u->curlft.bytes;
   g->found = true;
   const struct rtattr *a =
-      (const struct rtattr *)((const uint8_t *)u + NLMSG_ALIGN(sizeof(*u)));
+      (const struct rtattr *)((const uint8_t *)NLMSG_DATA(h) + NLMSG_ALIGN(sizeof(*u)));
   int left = (int)h->nlmsg_len - (int)NLMSG_LENGTH(NLMSG_ALIGN(sizeof(*u)));
   for (; left > 0 && RTA_OK(a, left); a = RTA_NEXT(a, left)) {
     if (a->rta_type == XFRMA_REPLAY_ESN_VAL &&
         RTA_PAYLOAD(a) >= sizeof(struct xfrm_replay_state_esn)) {
-      const struct xfrm_replay_state_esn *r = RTA_DATA(a);
-      *g->oseq = (uint64_t)r->oseq_hi << 32 | r->oseq;
-      *g->seq = (uint64_t)r->seq_hi << 32 | r->seq;
+      struct xfrm_replay_state_esn r;
+      memcpy(&r, RTA_DATA(a), sizeof(r));
+      *g->oseq = (uint64_t)r.oseq_hi << 32 | r.oseq;
+      *g->seq = (uint64_t)r.seq_hi << 32 | r.seq;
     } else if (a->rta_type == XFRMA_REPLAY_VAL &&
                RTA_PAYLOAD(a) >= sizeof(struct xfrm_replay_state)) {
-      const struct xfrm_replay_state *r = RTA_DATA(a);
-      *g->oseq = r->oseq;
-      *g->seq = r->seq;
+      struct xfrm_replay_state r;
+      memcpy(&r, RTA_DATA(a), sizeof(r));
+      *g->oseq = r.oseq;
+      *g->seq = r.seq;
     }
   }
   return 1;

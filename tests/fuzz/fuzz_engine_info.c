@@ -113,7 +113,9 @@ static void scan_gw(size_t from)
       if (m.chain.pld[k].type == IKE_PLD_NOTIFY &&
           ike_pld_notify(&m.chain.pld[k], &n) == 0 && n.type == IKE_N_COOKIE2 &&
           n.len <= sizeof gw_cookie2) {
-        memcpy(gw_cookie2, n.data, n.len);
+        if (n.len > 0) {
+          memcpy(gw_cookie2, n.data, n.len);
+        }
         gw_cookie2_len = n.len;
       }
     }
@@ -188,7 +190,9 @@ static size_t build_update(uint8_t *b, size_t cap, const ike_path_t *path, uint8
   size_t n = put_notify(b, IKE_PLD_NOTIFY, IKE_N_UPDATE_SA_ADDRESSES, NULL, 0);
   n += put_notify(b + n, IKE_PLD_NOTIFY, IKE_N_NAT_DETECTION_SOURCE_IP, h_src, 20);
   n += put_notify(b + n, first, IKE_N_NAT_DETECTION_DESTINATION_IP, h_dst, 20);
-  memcpy(b + n, rest, rest_len);
+  if (rest_len > 0) {
+    memcpy(b + n, rest, rest_len); /* rest may be NULL when empty (UBSan) */
+  }
   return n + rest_len;
 }
 
@@ -261,7 +265,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (kind == 3 && gw_cookie2_len > 0 && rest_len + 8 + gw_cookie2_len <= sizeof inner) {
       size_t n = put_notify(inner, first, IKE_N_COOKIE2, gw_cookie2, gw_cookie2_len);
-      memcpy(inner + n, rest, rest_len);
+      if (rest_len > 0) {
+        memcpy(inner + n, rest, rest_len);
+      }
       send_sealed(gw_req_id, IKE_FLAG_INITIATOR | IKE_FLAG_RESPONSE, IKE_PLD_NOTIFY, inner,
                   n + rest_len, &path, natt);
     } else {

@@ -105,6 +105,13 @@ static void test_positive_error_is_malformed(void **state)
   rc = 0;
   assert_int_equal(xfrm_parse_get_sa(d.b, d.len, 1, &p, &b, &o, &s, &rc), 1);
   assert_int_equal(rc, -EBADMSG);
+  /* Below any errno: malformed too (and never negated: -INT_MIN, fuzz_nlreply). */
+  d.len = 0;
+  put_err(&d, 1, INT32_MIN);
+  txt[0] = '\0';
+  assert_int_equal(nlm_parse_ack(d.b, d.len, 1, txt, sizeof txt, &err), 1);
+  assert_int_equal(err, -EBADMSG);
+  assert_true(txt[0] != '\0');
 }
 
 static int count_ent(const xfrm_dump_ent_t *e, void *arg)
