@@ -137,6 +137,19 @@ EVP_MAC_CTX *ike_ci_hmac_new(int md_idx) {
   return EVP_MAC_CTX_dup(g.hmac_tmpl[md_idx]);
 }
 
+int ike_sha256(const void *prefix, size_t plen, const void *data, size_t len,
+               uint8_t out[32]) {
+  const EVP_MD *md = ike_ci_md(IKE_CI_MD_SHA256);
+  EVP_MD_CTX *c = md ? EVP_MD_CTX_new() : NULL;
+  unsigned n = 0;
+  int ok = c != NULL && EVP_DigestInit_ex(c, md, NULL) == 1 &&
+           (plen == 0 || EVP_DigestUpdate(c, prefix, plen) == 1) &&
+           (len == 0 || EVP_DigestUpdate(c, data, len) == 1) &&
+           EVP_DigestFinal_ex(c, out, &n) == 1 && n == 32;
+  EVP_MD_CTX_free(c);
+  return ok ? 0 : -IKE_E_CRYPTO;
+}
+
 /* Tests only: ike_random fails while this is non-zero (ike_crypto.h). */
 static unsigned rng_fail;
 

@@ -29,6 +29,10 @@ void ike_crypto_cleanup(void);
 
 /* Cryptographically strong random bytes. */
 int ike_random(void *buf, size_t n);
+/* SHA-256 of prefix | data (prefix may be empty) with the digest fetched at
+ * init, into out[32]. 0 or -IKE_E_CRYPTO. */
+int ike_sha256(const void *prefix, size_t plen, const void *data, size_t len,
+               uint8_t out[32]);
 /* Tests only: make every ike_random call fail (on != 0), as a broken or
  * exhausted RNG would, to prove each caller refuses to go on. */
 void ike_random_test_fail(unsigned on);

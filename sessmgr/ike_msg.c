@@ -3,7 +3,6 @@
  * cache (RFC 7296 2.1: a retransmitted request gets the same bytes again) and
  * the retransmission of our own requests.
  */
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,8 +79,7 @@ void ike_msg_respond(ike_engine_t *e, ike_sa_t *sa, const ike_rx_t *rx,
 
 int ike_msg_digest(const uint8_t *msg, size_t len, uint8_t out[IKE_REQ_DIGEST_LEN])
 {
-  unsigned n = 0;
-  return EVP_Digest(msg, len, out, &n, EVP_sha256(), NULL) == 1 ? 0 : -IKE_E_CRYPTO;
+  return ike_sha256(NULL, 0, msg, len, out);
 }
 
 static uint64_t retransmit_delay(const ike_engine_t *e, const ike_sa_t *sa)

@@ -6,7 +6,6 @@
  * demux routes every later message of an SA here without a table.
  */
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -173,16 +172,7 @@ int ike_sa_id_digest(uint8_t type, const uint8_t *data, size_t len,
 {
   /* Type and raw bytes (RFC 7296 3.5): two IDs are the same identity only if
    * both are equal, never because their printable forms look alike. */
-  EVP_MD_CTX *c = EVP_MD_CTX_new();
-  unsigned n = 0;
-  if (c == NULL || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 ||
-      EVP_DigestUpdate(c, &type, 1) != 1 || EVP_DigestUpdate(c, data, len) != 1 ||
-      EVP_DigestFinal_ex(c, out, &n) != 1) {
-    EVP_MD_CTX_free(c);
-    return -IKE_E_CRYPTO;
-  }
-  EVP_MD_CTX_free(c);
-  return 0;
+  return ike_sha256(&type, 1, data, len, out);
 }
 
 static uint32_t id_hash(const ike_engine_t *e, const ike_sa_t *sa)
